@@ -1,0 +1,141 @@
+"""All configuration, read once from ``ACME_*`` environment variables and passed explicitly.
+
+Every field below is one documented setting; its environment variable is ``ACME_`` plus the
+field name in upper case (``K_SINK`` is the Knative name, unprefixed). ``README.md`` lists them
+and a test keeps that list true. Nothing else in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from acme.errors import ConfigError
+
+ENV_PREFIX = "ACME_"
+
+
+class Buckets:
+    """The five bucket names of DESIGN.md section 3, with the configured prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.inbox = f"{prefix}dicom-inbox"
+        self.archive = f"{prefix}dicom-archive"
+        self.quarantine = f"{prefix}dicom-quarantine"
+        self.models = f"{prefix}models"
+        self.results = f"{prefix}results"
+
+    def all(self) -> tuple[str, ...]:
+        return (self.inbox, self.archive, self.quarantine, self.models, self.results)
+
+
+class Settings(BaseSettings):
+    """The platform's settings. Build with :func:`load_settings` to get errors naming the variable."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    home: Path = Field(
+        Path(".acme"), description="Where the embedded servers keep their data, logs and state."
+    )
+    host: str = Field("127.0.0.1", description="Loopback address the embedded servers bind to.")
+
+    nats_url: str | None = Field(
+        None, description="NATS server URL (nats://host:port); unset: start an embedded one."
+    )
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL (postgresql://user:password@host:port/db); unset: embedded.",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL (redis://host:port/db); unset: start an embedded one."
+    )
+    s3_url: str | None = Field(
+        None, description="S3 endpoint URL (http://host:port); unset: embedded SeaweedFS."
+    )
+    s3_access_key: str = Field("acme", description="S3 access key id.")
+    s3_secret_key: SecretStr = Field(SecretStr("acme-secret"), description="S3 secret key.")
+    s3_region: str = Field("us-east-1", description="S3 region name.")
+
+    nats_port: int = Field(0, ge=0, le=65535, description="Embedded NATS port; 0 picks a free one.")
+    postgres_port: int = Field(
+        0, ge=0, le=65535, description="Embedded PostgreSQL port; 0 picks a free one."
+    )
+    redis_port: int = Field(0, ge=0, le=65535, description="Embedded Redis port; 0 picks a free one.")
+    s3_port: int = Field(
+        0, ge=0, le=65535, description="Embedded SeaweedFS S3 port; 0 picks a free one."
+    )
+    webhook_port: int = Field(
+        0, ge=0, le=65535, description="Port of the bucket-notification webhook; 0 picks one."
+    )
+    gateway_port: int = Field(
+        8080, ge=0, le=65535, description="Gateway port (SPA, /function/<name>/, /metrics)."
+    )
+
+    bucket_prefix: str = Field("", description="Prefix for every bucket name (isolation).")
+    stream: str = Field("ACME_EVENTS", description="JetStream stream holding every event.")
+    subject_prefix: str = Field(
+        "acme.events", description="NATS subject prefix; events go to <prefix>.<type>."
+    )
+    k_sink: str | None = Field(
+        None,
+        validation_alias=AliasChoices("K_SINK", "ACME_K_SINK"),
+        description="Knative SinkBinding URL (K_SINK); when set, events are POSTed there.",
+    )
+
+    db_pool_min: int = Field(1, ge=0, description="Minimum PostgreSQL pool size.")
+    db_pool_max: int = Field(10, ge=1, description="Maximum PostgreSQL pool size.")
+    startup_timeout: float = Field(
+        30.0, gt=0, description="Seconds a server may take to become healthy."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
+    log_format: Literal["json", "console"] = Field(
+        "json", description="Log output: JSON lines or human-readable console."
+    )
+
+    @field_validator("bucket_prefix")
+    @classmethod
+    def _bucket_prefix_is_dns_safe(cls, value: str) -> str:
+        allowed = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+        if any(ch not in allowed for ch in value):
+            raise ValueError("only lower-case letters, digits and '-' are allowed")
+        return value
+
+    @field_validator("stream")
+    @classmethod
+    def _stream_name(cls, value: str) -> str:
+        if not value or any(ch in value for ch in " .*>"):
+            raise ValueError("a JetStream stream name cannot be empty or hold ' . * >'")
+        return value
+
+    @property
+    def buckets(self) -> Buckets:
+        return Buckets(self.bucket_prefix)
+
+    def subject_for(self, event_type: str) -> str:
+        """The NATS subject an event of ``event_type`` is published on."""
+        return f"{self.subject_prefix}.{event_type}"
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    if field == "k_sink":
+        return "K_SINK"
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment (plus ``overrides``).
+
+    Raises :class:`ConfigError` naming the first wrong variable.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        raise ConfigError(env_name(field), str(first["msg"])) from None
