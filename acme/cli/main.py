@@ -1,0 +1,41 @@
+"""``acme``: the command line of Acme Imaging Functions (DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from acme.cli.stack_commands import status, up
+from acme.errors import AcmeError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="acme-imaging")
+def cli() -> None:
+    """Acme Imaging Functions: medical-imaging AI as serverless functions.
+
+    Every setting comes from ACME_* environment variables (see README.md).
+    """
+
+
+cli.add_command(up)
+cli.add_command(status)
+
+
+def main() -> None:
+    """Console-script entry point: one clear line on stderr for any project error."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except AcmeError as exc:
+        click.echo(f"acme: error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

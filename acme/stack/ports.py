@@ -1,0 +1,47 @@
+"""Loopback port handling for the embedded servers."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import closing
+
+from acme.errors import ConfigError
+
+
+def free_port(host: str) -> int:
+    """A TCP port that is free on ``host`` right now (the kernel picks it)."""
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def free_ports(host: str, count: int) -> list[int]:
+    """``count`` distinct free ports, all held open until chosen so none repeats."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((host, 0))
+            sockets.append(sock)
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def claim_port(host: str, port: int, setting: str) -> int:
+    """``port`` if it is free on ``host`` (a free one when ``port`` is 0).
+
+    Raises :class:`ConfigError` naming ``setting`` when the port is taken.
+    """
+    if port == 0:
+        return free_port(host)
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                setting, f"port {port} on {host} is already in use ({exc.strerror})"
+            ) from None
+    return port

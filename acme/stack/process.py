@@ -1,0 +1,134 @@
+"""A server started as a child process: logs to a file, dies with its parent, stops cleanly."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import psutil
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to SIGTERM this child when the process that started it dies.
+
+    This is what guarantees no orphan servers even when ``acme up`` is killed with SIGKILL.
+    """
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class ManagedProcess:
+    """One child process of the stack.
+
+    ``stop_signal`` is what asks the program for a clean shutdown (PostgreSQL's fast shutdown
+    is SIGINT); after ``stop_timeout`` seconds the whole process tree is killed.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        user: str | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
+        stop_timeout: float = 15.0,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.cwd = cwd
+        self.env = dict(env) if env is not None else None
+        self.user = user
+        self.stop_signal = stop_signal
+        self.stop_timeout = stop_timeout
+        self._popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen is not None else None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._popen = subprocess.Popen(  # noqa: S603 - argv is built by this package
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+                env=self.env,
+                user=self.user,
+                group=_primary_group(self.user),
+                extra_groups=[] if self.user is not None else None,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl must run in the child
+            )
+
+    def exit_code(self) -> int | None:
+        """The exit code if the process has ended, else None."""
+        return self._popen.poll() if self._popen is not None else None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stop the process and every process it started; returns when all are gone."""
+        if self._popen is None or self._popen.poll() is not None:
+            return
+        try:
+            tree = [psutil.Process(self._popen.pid), *psutil.Process(self._popen.pid).children(True)]
+        except psutil.NoSuchProcess:
+            tree = []
+        self._popen.send_signal(self.stop_signal)
+        try:
+            self._popen.wait(self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self._popen.kill()
+            self._popen.wait(5)
+        _, alive = psutil.wait_procs(tree, timeout=5)
+        for proc in alive:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                continue
+        psutil.wait_procs(alive, timeout=5)
+
+
+def _primary_group(user: str | None) -> int | None:
+    if user is None:
+        return None
+    import pwd
+
+    return pwd.getpwnam(user).pw_gid
+
+
+def run_as(user: str | None) -> dict[str, object]:
+    """``subprocess`` keyword arguments that run a program as ``user`` with only its own group."""
+    if user is None:
+        return {}
+    return {"user": user, "group": _primary_group(user), "extra_groups": []}
+
+
+def owned_by(user: str | None, path: Path) -> None:
+    """Give ``path`` (recursively) to ``user`` so a server running as that user can write it."""
+    if user is None:
+        return
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in [*dirs, *files]:
+            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)

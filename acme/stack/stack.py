@@ -1,0 +1,184 @@
+"""The embedded stack: NATS (JetStream), PostgreSQL, Redis and SeaweedFS as real servers.
+
+``EmbeddedStack(settings).start()`` starts every server whose ``ACME_*_URL`` is unset, each
+on a free (or the configured) loopback port with its data under ``ACME_HOME``, probes the
+configured external ones, waits until all are healthy and returns the settings with every
+URL filled in. ``stop()`` shuts them down and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import IO
+
+from acme.errors import ConfigError, ServerError
+from acme.settings import Settings, env_name
+from acme.stack.health import ProbeFailure, redact
+from acme.stack.ports import claim_port
+from acme.stack.servers import (
+    EmbeddedServer,
+    Launch,
+    NatsServer,
+    PostgresServer,
+    RedisServer,
+    SeaweedfsServer,
+)
+from acme.stack.servers.seaweedfs import webhook_url
+from acme.stack.state import ServerState, StackState, clear_state, write_state
+
+_POLL_SECONDS = 0.2
+
+
+class EmbeddedStack:
+    """Start, health-check and stop the platform's servers. Use as a context manager."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.home.resolve()
+        self._launches: dict[str, Launch] = {}
+        self._lock: IO[str] | None = None
+        self.state: StackState | None = None
+
+    def __enter__(self) -> Settings:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> Settings:
+        """Start what is not configured, probe what is; return settings with all URLs set."""
+        started = time.monotonic()
+        self._prepare_home()
+        webhook_port = claim_port(self.settings.host, self.settings.webhook_port, "ACME_WEBHOOK_PORT")
+        webhook = webhook_url(self.settings, webhook_port)
+        servers: list[EmbeddedServer] = [
+            NatsServer(),
+            PostgresServer(),
+            RedisServer(),
+            SeaweedfsServer(self.settings, webhook),
+        ]
+        try:
+            urls = self._start_all(servers)
+        except BaseException:
+            self.stop()
+            raise
+        self.state = StackState(
+            pid=os.getpid(),
+            started_at=datetime.now(UTC),
+            webhook_url=webhook,
+            ready_seconds=round(time.monotonic() - started, 3),
+            servers={
+                server.name: ServerState(
+                    name=server.name,
+                    url=urls[server.name],
+                    managed=server.name in self._launches,
+                    pid=self._launches[server.name].process.pid
+                    if server.name in self._launches
+                    else None,
+                    log=str(self._launches[server.name].process.log_path)
+                    if server.name in self._launches
+                    else None,
+                )
+                for server in servers
+            },
+        )
+        write_state(self.home, self.state)
+        return self.settings.model_copy(
+            update={server.url_field: urls[server.name] for server in servers}
+        )
+
+    def stop(self) -> None:
+        """Stop every server this stack started, in reverse order; idempotent."""
+        for name in reversed(list(self._launches)):
+            self._launches.pop(name).process.stop()
+        if self._lock is not None:
+            clear_state(self.home)
+            self._lock.close()
+            self._lock = None
+
+    def _prepare_home(self) -> None:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            probe = self.home / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+            lock = (self.home / "stack.lock").open("a+")
+        except OSError as exc:
+            raise ConfigError(
+                "ACME_HOME", f"{self.home} is not a writable folder ({exc.strerror})"
+            ) from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            lock.close()
+            raise ConfigError(
+                "ACME_HOME", f"{self.home} is in use by a running stack (pid {holder})"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        self._lock = lock
+
+    def _start_all(self, servers: list[EmbeddedServer]) -> dict[str, str]:
+        timeout = self.settings.startup_timeout
+        urls: dict[str, str] = {}
+        for server in servers:
+            configured: str | None = getattr(self.settings, server.url_field)
+            if configured is None:
+                port = claim_port(
+                    self.settings.host,
+                    getattr(self.settings, server.port_field),
+                    env_name(server.port_field),
+                )
+                launch = server.launch(self.settings, self.home / server.name, port)
+                self._launches[server.name] = launch
+                urls[server.name] = launch.url
+            else:
+                urls[server.name] = configured
+        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+            futures = [pool.submit(self._wait_healthy, s, urls[s.name], timeout) for s in servers]
+            for future in futures:
+                future.result()
+        for server in servers:
+            if server.name in self._launches:
+                server.ready(urls[server.name])
+        return urls
+
+    def _wait_healthy(self, server: EmbeddedServer, url: str, timeout: float) -> None:
+        launch = self._launches.get(server.name)
+        if launch is None:  # an external server: one probe, a clear error naming the setting
+            try:
+                server.probe(url, min(timeout, 5.0))
+            except ProbeFailure as exc:
+                raise ConfigError(
+                    env_name(server.url_field), f"{redact(url)}: {exc.kind}: {exc.detail}"
+                ) from None
+            return
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            code = launch.process.exit_code()
+            if code is not None:
+                raise ServerError(
+                    server.name,
+                    f"exited with code {code} during start; log {launch.process.log_path}:\n"
+                    + launch.process.log_tail(),
+                )
+            try:
+                server.probe(url, 2.0)
+                return
+            except ProbeFailure as exc:
+                last = exc.detail
+            time.sleep(_POLL_SECONDS)
+        raise ServerError(
+            server.name,
+            f"not healthy after {timeout:.0f}s (ACME_STARTUP_TIMEOUT): {last}; "
+            f"log {launch.process.log_path}",
+        )

@@ -1,0 +1,66 @@
+"""The running stack's state file (``<home>/stack.json``): who runs it and where each server is.
+
+Other commands (``acme status``, ``acme send``...) read it to reach the servers that
+``acme up`` started. It holds the embedded PostgreSQL password, so it is written mode 0600.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+from pydantic import BaseModel, ConfigDict
+
+
+class ServerState(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    url: str
+    managed: bool
+    pid: int | None = None
+    log: str | None = None
+
+
+class StackState(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pid: int
+    started_at: datetime
+    servers: dict[str, ServerState]
+    webhook_url: str
+    ready_seconds: float
+
+    def is_running(self) -> bool:
+        """True when the ``acme up`` that wrote this file is still alive."""
+        try:
+            proc = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return False
+        return proc.status() != psutil.STATUS_ZOMBIE
+
+
+def state_path(home: Path) -> Path:
+    return home / "stack.json"
+
+
+def write_state(home: Path, state: StackState) -> None:
+    path = state_path(home)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(state.model_dump_json(indent=2))
+    tmp.replace(path)
+
+
+def read_state(home: Path) -> StackState | None:
+    path = state_path(home)
+    if not path.exists():
+        return None
+    return StackState.model_validate_json(path.read_text())
+
+
+def clear_state(home: Path) -> None:
+    state_path(home).unlink(missing_ok=True)

@@ -1,0 +1,87 @@
+"""Where the servers are and whether they answer: used by ``acme status`` and every client command."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from pydantic import BaseModel, ConfigDict
+
+from acme.settings import Settings
+from acme.stack.health import (
+    ProbeFailure,
+    probe_nats,
+    probe_postgres,
+    probe_redis,
+    redact,
+    s3_prober,
+)
+from acme.stack.state import read_state
+
+URL_FIELDS = {"nats": "nats_url", "postgres": "database_url", "redis": "redis_url", "s3": "s3_url"}
+
+
+class ServerHealth(BaseModel):
+    """One server as ``acme status --json`` reports it (the URL never carries a password)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    url: str | None
+    managed: bool
+    healthy: bool
+    detail: str
+    pid: int | None = None
+    probe_ms: float | None = None
+
+
+def connect_settings(settings: Settings) -> Settings:
+    """``settings`` with each unset server URL taken from the running stack's state file."""
+    state = read_state(settings.home.resolve())
+    if state is None or not state.is_running():
+        return settings
+    updates = {
+        field: state.servers[name].url
+        for name, field in URL_FIELDS.items()
+        if getattr(settings, field) is None and name in state.servers
+    }
+    return settings.model_copy(update=updates)
+
+
+def stack_health(settings: Settings, timeout: float = 3.0) -> list[ServerHealth]:
+    """Probe the four servers (configured URLs first, else those of the running stack)."""
+    state = read_state(settings.home.resolve())
+    running = state is not None and state.is_running()
+    resolved = connect_settings(settings)
+    s3 = s3_prober(
+        settings.s3_access_key, settings.s3_secret_key.get_secret_value(), settings.s3_region
+    )
+    probes = {"nats": probe_nats, "postgres": probe_postgres, "redis": probe_redis, "s3": s3}
+
+    def check(name: str) -> ServerHealth:
+        url: str | None = getattr(resolved, URL_FIELDS[name])
+        known = state.servers.get(name) if (state is not None and running) else None
+        managed = known.managed if known is not None else False
+        pid = known.pid if known is not None else None
+        if url is None:
+            return ServerHealth(
+                name=name, url=None, managed=False, healthy=False, detail="not running"
+            )
+        target = url
+        if name == "postgres" and managed:
+            target = url.rsplit("/", 1)[0] + "/postgres"
+        began = time.monotonic()
+        try:
+            probes[name](target, timeout)
+        except ProbeFailure as exc:
+            return ServerHealth(
+                name=name, url=redact(url), managed=managed, healthy=False,
+                detail=f"{exc.kind}: {exc.detail}", pid=pid,
+            )  # fmt: skip
+        return ServerHealth(
+            name=name, url=redact(url), managed=managed, healthy=True, detail="ok", pid=pid,
+            probe_ms=round((time.monotonic() - began) * 1000, 1),
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=len(probes)) as pool:
+        return list(pool.map(check, list(probes)))

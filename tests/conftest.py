@@ -1,0 +1,55 @@
+"""Session-wide fixtures: real servers, isolated per test.
+
+One embedded stack (NATS with JetStream, PostgreSQL, Redis, SeaweedFS) is started per test
+session on free loopback ports; a server whose ``ACME_*_URL`` is set in the environment is
+used instead of starting one. ``settings`` gives each test its own database, bucket prefix,
+JetStream stream and subject prefix, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from acme.settings import Settings, load_settings
+from acme.stack import EmbeddedStack
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings whose four URLs point at running servers (started here unless configured)."""
+    home = tmp_path_factory.mktemp("stack") / "home"
+    stack = EmbeddedStack(load_settings(home=home, gateway_port=0))
+    with stack as running:
+        yield running
+
+
+@pytest.fixture
+def settings(stack_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """Per-test settings: a fresh empty database and unique bucket, stream and subject names."""
+    token = uuid.uuid4().hex[:10]
+    admin_url = stack_settings.database_url
+    assert admin_url is not None
+    database = f"test_{token}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    try:
+        yield stack_settings.model_copy(
+            update={
+                "home": tmp_path / "home",
+                "database_url": admin_url.rsplit("/", 1)[0] + "/" + database,
+                "bucket_prefix": f"t{token}-",
+                "stream": f"TEST_{token}",
+                "subject_prefix": f"t{token}.events",
+            }
+        )
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
