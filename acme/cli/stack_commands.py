@@ -73,5 +73,3 @@ def _health_table(health: list[ServerHealth]) -> Table:
             h.detail,
         )
     return table
-
-

@@ -16,6 +16,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 import nats
+import nats.errors
 import psycopg
 import redis
 
@@ -42,17 +43,33 @@ def redact(url: str) -> str:
 
 
 def probe_nats(url: str, timeout: float) -> None:
+    async def quiet(_: Exception) -> None:
+        """nats-py logs connection errors with a traceback by default; the probe reports them."""
+
     async def check() -> None:
         try:
-            conn = await nats.connect(
-                url, connect_timeout=timeout, max_reconnect_attempts=0, allow_reconnect=False
+            conn = await asyncio.wait_for(
+                nats.connect(
+                    url,
+                    connect_timeout=timeout,
+                    max_reconnect_attempts=0,
+                    allow_reconnect=False,
+                    error_cb=quiet,
+                ),
+                timeout + 1,
             )
-        except Exception as exc:  # noqa: BLE001 - nats-py raises many unrelated types
+        except TimeoutError:
+            raise ProbeFailure(
+                "unreachable", f"no NATS server answered within {timeout:.0f}s"
+            ) from None
+        except (OSError, nats.errors.Error) as exc:
             raise ProbeFailure("unreachable", _first_line(exc)) from None
         try:
             await conn.jetstream().account_info()
-        except Exception as exc:  # noqa: BLE001
-            raise ProbeFailure("protocol", f"JetStream is not enabled ({_first_line(exc)})") from None
+        except nats.errors.Error as exc:
+            raise ProbeFailure(
+                "protocol", f"JetStream is not enabled ({_first_line(exc)})"
+            ) from None
         finally:
             await conn.close()
 

@@ -59,7 +59,7 @@ class ManagedProcess:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            self._popen = subprocess.Popen(  # noqa: S603 - argv is built by this package
+            self._popen = subprocess.Popen(
                 self.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -69,7 +69,7 @@ class ManagedProcess:
                 user=self.user,
                 group=_primary_group(self.user),
                 extra_groups=[] if self.user is not None else None,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl must run in the child
+                preexec_fn=_die_with_parent,
             )
 
     def exit_code(self) -> int | None:
@@ -88,7 +88,10 @@ class ManagedProcess:
         if self._popen is None or self._popen.poll() is not None:
             return
         try:
-            tree = [psutil.Process(self._popen.pid), *psutil.Process(self._popen.pid).children(True)]
+            tree = [
+                psutil.Process(self._popen.pid),
+                *psutil.Process(self._popen.pid).children(True),
+            ]
         except psutil.NoSuchProcess:
             tree = []
         self._popen.send_signal(self.stop_signal)

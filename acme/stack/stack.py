@@ -53,7 +53,9 @@ class EmbeddedStack:
         """Start what is not configured, probe what is; return settings with all URLs set."""
         started = time.monotonic()
         self._prepare_home()
-        webhook_port = claim_port(self.settings.host, self.settings.webhook_port, "ACME_WEBHOOK_PORT")
+        webhook_port = claim_port(
+            self.settings.host, self.settings.webhook_port, "ACME_WEBHOOK_PORT"
+        )
         webhook = webhook_url(self.settings, webhook_port)
         servers: list[EmbeddedServer] = [
             NatsServer(),

@@ -1,4 +1,4 @@
-"""Where the servers are and whether they answer: used by ``acme status`` and every client command."""
+"""Where the servers are and whether they answer (``acme status`` and client commands)."""
 
 from __future__ import annotations
 

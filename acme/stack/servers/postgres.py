@@ -70,7 +70,9 @@ class PostgresServer:
             stop_signal=signal.SIGINT,  # fast shutdown: roll back clients, checkpoint, exit
         )
         process.start()
-        return Launch(process, f"postgresql://{SUPERUSER}:{password}@{settings.host}:{port}/{DATABASE}")
+        return Launch(
+            process, f"postgresql://{SUPERUSER}:{password}@{settings.host}:{port}/{DATABASE}"
+        )
 
     def probe(self, url: str, timeout: float) -> None:
         # The application database may not exist yet: probe the maintenance one.
@@ -95,8 +97,15 @@ def _system_user() -> str | None:
     try:
         pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        subprocess.run(  # noqa: S603
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],  # noqa: S607
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SYSTEM_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -126,17 +135,20 @@ def _initdb(cluster: Path, password: str, user: str | None) -> None:
     try:
         owned_by(user, cluster.parent)
         _make_traversable(cluster, user)
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [
                 _bin("initdb"),
-                "-D", str(cluster),
-                "-U", SUPERUSER,
-                "--pwfile", str(pwfile),
+                "-D",
+                str(cluster),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                str(pwfile),
                 "--auth-host=scram-sha-256",
                 "--auth-local=scram-sha-256",
                 "--encoding=UTF8",
                 "--no-instructions",
-            ],  # fmt: skip
+            ],
             check=True,
             capture_output=True,
             **run_as(user),  # type: ignore[call-overload]
