@@ -1,0 +1,42 @@
+# Acme Imaging Functions: every target bootstraps from nothing (virtualenv, wheels, npm).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo up test lint typecheck unit schemas clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: start the embedded platform, send the sample studies, show what happened
+demo: install
+	$(BIN)/acme demo
+
+## make up: the whole platform in the foreground
+up: install
+	$(BIN)/acme up
+
+## make test: lint, type-check and the whole test suite against real servers
+test: lint typecheck unit
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest
+
+schemas: install
+	$(BIN)/python -m acme.events.schema
+
+clean:
+	rm -rf $(VENV) .acme .mypy_cache .ruff_cache .pytest_cache
