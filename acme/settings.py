@@ -33,7 +33,7 @@ class Buckets:
 
 
 class Settings(BaseSettings):
-    """The platform's settings. Build with :func:`load_settings` to get errors naming the variable."""
+    """The platform settings; build with :func:`load_settings` for errors naming the variable."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
@@ -63,7 +63,9 @@ class Settings(BaseSettings):
     postgres_port: int = Field(
         0, ge=0, le=65535, description="Embedded PostgreSQL port; 0 picks a free one."
     )
-    redis_port: int = Field(0, ge=0, le=65535, description="Embedded Redis port; 0 picks a free one.")
+    redis_port: int = Field(
+        0, ge=0, le=65535, description="Embedded Redis port; 0 picks a free one."
+    )
     s3_port: int = Field(
         0, ge=0, le=65535, description="Embedded SeaweedFS S3 port; 0 picks a free one."
     )
@@ -139,3 +141,24 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "settings"
         raise ConfigError(env_name(field), str(first["msg"])) from None
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting, as README.md shows it."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, SecretStr):
+            shown = "(secret)"
+        elif default is None:
+            shown = "(unset)"
+        elif default == "":
+            shown = '""'
+        else:
+            shown = f"`{default}`"
+        rows.append(f"| `{env_name(name)}` | {shown} | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())
