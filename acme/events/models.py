@@ -1,0 +1,342 @@
+"""The data of every event type, as frozen pydantic v2 models (DESIGN.md sections 1 and 2).
+
+One model per type, ``extra="forbid"``: an event with a misspelt or unknown field is rejected,
+not silently ignored. :data:`EVENT_MODELS` maps each type to its model and :func:`parse_data`
+validates a payload against it, raising :class:`~acme.errors.EventError` naming the type and
+the failing field. The JSON Schemas under ``events/`` are generated from these classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from acme.errors import EventError
+from acme.events.types import S3_TYPE_PREFIX, EventType
+from acme.events.values import (
+    BodyPart,
+    BucketName,
+    Detail,
+    DicomUID,
+    InferenceFailure,
+    InferencePipeline,
+    Label,
+    Milliseconds,
+    Modality,
+    ModelName,
+    ModelVersion,
+    ObjectKey,
+    Pipeline,
+    Probability,
+    RejectReason,
+    Sha256,
+)
+
+
+class EventData(BaseModel):
+    """Base of every event's data: immutable, and no field beyond those declared."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def canonical_archive_key(study_uid: str, series_uid: str, sop_uid: str) -> str:
+    """The canonical key of an instance in dicom-archive (DESIGN.md section 3)."""
+    return f"studies/{study_uid}/series/{series_uid}/{sop_uid}.dcm"
+
+
+class InstanceStored(EventData):
+    """``instance.stored``: a DICOM instance was validated, archived canonically and indexed."""
+
+    study_uid: DicomUID
+    series_uid: DicomUID
+    sop_uid: DicomUID
+    sop_class_uid: DicomUID
+    modality: Modality
+    body_part: BodyPart | None = None
+    transfer_syntax: DicomUID = Field(description="Transfer Syntax UID as archived.")
+    archive_bucket: BucketName
+    archive_key: ObjectKey = Field(description="studies/<StudyUID>/series/<SeriesUID>/<SOP>.dcm")
+    source_bucket: BucketName = Field(description="The inbox bucket the object arrived in.")
+    source_key: ObjectKey = Field(description="The inbox key the object arrived under.")
+    sha256: Sha256
+    size: int = Field(gt=0, description="Size of the archived object in bytes.")
+    received_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _archive_key_is_canonical(self) -> Self:
+        expected = canonical_archive_key(self.study_uid, self.series_uid, self.sop_uid)
+        if self.archive_key != expected:
+            raise ValueError(f"archive_key must be {expected!r}, got {self.archive_key!r}")
+        return self
+
+
+class InstanceRejected(EventData):
+    """``instance.rejected``: an inbox object was quarantined, with a reason code."""
+
+    bucket: BucketName = Field(description="The inbox bucket the object arrived in.")
+    key: ObjectKey = Field(description="The inbox key the object arrived under.")
+    reason_code: RejectReason
+    detail: Detail
+    quarantine_bucket: BucketName
+    quarantine_key: ObjectKey
+    size: int | None = Field(default=None, ge=0)
+    sha256: Sha256 | None = None
+    study_uid: DicomUID | None = Field(default=None, description="When it could be read.")
+    series_uid: DicomUID | None = None
+    sop_uid: DicomUID | None = None
+    rejected_at: AwareDatetime
+
+
+class SeriesCompleted(EventData):
+    """``series.completed``: no new instance for the series' stable age; routed to a pipeline."""
+
+    study_uid: DicomUID
+    series_uid: DicomUID
+    modality: Modality
+    body_part: BodyPart | None = None
+    pipeline: Pipeline
+    rule: str | None = Field(default=None, max_length=128, description="Routing rule matched.")
+    instance_count: int = Field(ge=1)
+    completed_at: AwareDatetime
+
+
+class ModelRef(EventData):
+    """A model in the registry: ``models/<name>/<version>/model.onnx``."""
+
+    name: ModelName
+    version: ModelVersion
+
+
+class Finding(EventData):
+    """One label's result; ``positive`` is exactly ``probability >= threshold``."""
+
+    label: Label
+    probability: Probability
+    threshold: Probability
+    positive: bool
+
+    @model_validator(mode="after")
+    def _positive_matches_threshold(self) -> Self:
+        if self.positive != (self.probability >= self.threshold):
+            raise ValueError(
+                f"positive must be {self.probability >= self.threshold} for probability "
+                f"{self.probability} and threshold {self.threshold}"
+            )
+        return self
+
+
+class Heatmap(EventData):
+    """A heatmap image for one label, stored in the results bucket."""
+
+    label: Label
+    key: ObjectKey
+
+
+class Timings(EventData):
+    """Where the time of one inference run went."""
+
+    queue_ms: Milliseconds = 0.0
+    load_ms: Milliseconds = Field(default=0.0, description="Model load (0 when already loaded).")
+    preprocess_ms: Milliseconds
+    inference_ms: Milliseconds
+    postprocess_ms: Milliseconds
+    total_ms: Milliseconds
+
+
+class InferenceCompleted(EventData):
+    """``inference.completed``: a model ran on a series; findings are not for diagnosis."""
+
+    study_uid: DicomUID
+    series_uid: DicomUID
+    run_id: UUID
+    pipeline: InferencePipeline
+    model: ModelRef
+    device: Literal["cpu", "cuda"]
+    execution_provider: str = Field(min_length=1, max_length=64)
+    findings: tuple[Finding, ...]
+    results_bucket: BucketName
+    heatmaps: tuple[Heatmap, ...] = ()
+    timings: Timings
+    not_for_diagnosis: bool = Field(description="True unless the model is cleared for use.")
+    completed_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _labels_are_unique(self) -> Self:
+        labels = [finding.label for finding in self.findings]
+        if len(labels) != len(set(labels)):
+            raise ValueError("findings must name each label once")
+        unknown = {heatmap.label for heatmap in self.heatmaps} - set(labels)
+        if unknown:
+            raise ValueError(f"heatmaps name labels without a finding: {sorted(unknown)}")
+        return self
+
+
+class InferenceFailed(EventData):
+    """``inference.failed``: a run gave up; ``retryable`` says whether a replay may succeed."""
+
+    study_uid: DicomUID
+    series_uid: DicomUID
+    run_id: UUID
+    pipeline: InferencePipeline
+    model: ModelRef | None = Field(default=None, description="None when no model was loaded.")
+    reason_code: InferenceFailure
+    detail: Detail
+    attempts: int = Field(ge=1)
+    retryable: bool
+    failed_at: AwareDatetime
+
+
+class ReportArtifacts(EventData):
+    """The rendered forms of a report version in the results bucket."""
+
+    bucket: BucketName
+    fhir_key: ObjectKey = Field(description="FHIR R4 DiagnosticReport bundle (JSON).")
+    html_key: ObjectKey
+    pdf_key: ObjectKey | None = None
+    sr_key: ObjectKey | None = Field(default=None, description="DICOM SR, when produced.")
+
+
+class ReportDrafted(EventData):
+    """``report.drafted``: a report version awaits a clinician's review."""
+
+    report_id: UUID
+    version: int = Field(ge=1)
+    status: Literal["draft"] = "draft"
+    study_uid: DicomUID
+    run_ids: tuple[UUID, ...] = Field(description="Inference runs the report is built from.")
+    artifacts: ReportArtifacts
+    not_for_diagnosis: bool
+    drafted_at: AwareDatetime
+
+
+class ReportSigned(EventData):
+    """``report.signed``: a clinician signed a report version (final, or amending one)."""
+
+    report_id: UUID
+    version: int = Field(ge=1)
+    status: Literal["final", "amended"]
+    study_uid: DicomUID
+    signed_by: str = Field(min_length=1, max_length=128, description="The signer's user id.")
+    signer_role: str = Field(min_length=1, max_length=64)
+    content_sha256: Sha256 = Field(description="SHA-256 of the signed report content.")
+    signed_at: AwareDatetime
+
+
+class AccessRecorded(EventData):
+    """``access.recorded``: someone read (or tried to read) protected health information."""
+
+    actor: str = Field(min_length=1, max_length=128, description="User or service id.")
+    role: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+    action: Literal["read", "search", "render", "download", "export", "sign", "update"]
+    resource: str = Field(min_length=1, max_length=1024, description="e.g. a request path.")
+    study_uid: DicomUID | None = None
+    when: AwareDatetime
+    source_ip: IPvAnyAddress
+    outcome: Literal["success", "denied", "error"]
+    request_id: str | None = Field(default=None, max_length=128)
+
+
+class Tick(EventData):
+    """``tick``: the heartbeat that drives series completion and the inbox sweep."""
+
+    at: AwareDatetime
+    sequence: int = Field(ge=0, description="Increases by one per tick of one emitter.")
+
+
+class S3Object(EventData):
+    """Data of ``com.amazonaws.s3.*`` events: the object of one S3 event record, key decoded."""
+
+    event_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]+(:[A-Za-z*]+)*$")] = Field(
+        description="The S3 eventName without MinIO's s3: prefix, e.g. ObjectCreated:Put."
+    )
+    bucket: BucketName
+    key: ObjectKey
+    size: int | None = Field(default=None, ge=0, description="Absent for removals.")
+    etag: str | None = Field(default=None, max_length=128)
+    version_id: str | None = Field(default=None, max_length=1024)
+    sequencer: str | None = Field(
+        default=None, max_length=64, description="Hex; orders the events of one key."
+    )
+    content_type: str | None = Field(default=None, max_length=255)
+
+
+EVENT_MODELS: Mapping[str, type[EventData]] = MappingProxyType(
+    {
+        EventType.INSTANCE_STORED: InstanceStored,
+        EventType.INSTANCE_REJECTED: InstanceRejected,
+        EventType.SERIES_COMPLETED: SeriesCompleted,
+        EventType.INFERENCE_COMPLETED: InferenceCompleted,
+        EventType.INFERENCE_FAILED: InferenceFailed,
+        EventType.REPORT_DRAFTED: ReportDrafted,
+        EventType.REPORT_SIGNED: ReportSigned,
+        EventType.ACCESS_RECORDED: AccessRecorded,
+        EventType.TICK: Tick,
+    }
+)
+"""Each ``org.acme.imaging.*`` type's data model; ``com.amazonaws.s3.*`` use :class:`S3Object`."""
+
+
+def model_for(event_type: str) -> type[EventData]:
+    """The data model of ``event_type``; :class:`EventError` for a type the platform lacks."""
+    model = EVENT_MODELS.get(event_type)
+    if model is not None:
+        return model
+    if event_type.startswith(S3_TYPE_PREFIX) and len(event_type) > len(S3_TYPE_PREFIX):
+        return S3Object
+    raise EventError(
+        f"type: unknown event type {event_type!r}; expected one of "
+        f"{', '.join(EVENT_MODELS)} or {S3_TYPE_PREFIX}<eventName>"
+    )
+
+
+def parse_data(event_type: str, data: Any) -> EventData:
+    """Validate ``data`` (JSON-decoded) as the data of ``event_type``.
+
+    Raises :class:`EventError` naming the type and the first failing field.
+    """
+    model = model_for(event_type)
+    if data is None:
+        raise EventError(f"{event_type} data: expected a JSON object, got no data")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise EventError(f"{event_type} data: {describe_validation_error(exc)}") from None
+
+
+def describe_validation_error(exc: ValidationError, *, name_field: bool = True) -> str:
+    """One line naming the first failing field, its problem and the value received."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    where = _location(first["loc"]) if name_field else ""
+    received = _short_repr(first.get("input"))
+    text = f"field {where!r}: {first['msg']}" if where else str(first["msg"])
+    if first["type"] != "missing":
+        text += f" (got {received})"
+    if len(errors) > 1:
+        text += f"; and {len(errors) - 1} more error(s)"
+    return text
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
