@@ -99,7 +99,7 @@ REJECT_REASONS: Final = (
     "uid-conflict",
     "invalid-uid",
     "unsupported-syntax",
-    "decode-failed",
+    "corrupt-pixel-data",
     "invalid-key",
 )
 """Fixed reason codes for a quarantined object; see also ``missing-attribute:<Keyword>``."""
