@@ -1,0 +1,39 @@
+"""make_bus picks the adapter from the settings."""
+
+from __future__ import annotations
+
+import acme.bus
+from acme.bus import HttpSinkBus, NatsBus, make_bus
+from acme.settings import Settings
+
+
+def test_k_sink_selects_http(settings: Settings) -> None:
+    bus = make_bus(settings.model_copy(update={"k_sink": "http://127.0.0.1:9/"}))
+    try:
+        assert isinstance(bus, HttpSinkBus)
+    finally:
+        bus.close()
+
+
+def test_default_is_nats(settings: Settings) -> None:
+    bus = make_bus(settings)
+    try:
+        assert isinstance(bus, NatsBus)
+    finally:
+        bus.close()
+
+
+def test_public_names() -> None:
+    assert sorted(acme.bus.__all__) == [
+        "Bus",
+        "HttpSinkBus",
+        "InMemoryBus",
+        "MSG_ID_HEADER",
+        "NatsBus",
+        "ensure_stream",
+        "from_nats_message",
+        "make_bus",
+        "stream_config",
+        "subject_for",
+        "to_nats_message",
+    ]
