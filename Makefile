@@ -31,6 +31,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+	for dir in functions/*/; do MYPYPATH=$$dir $(BIN)/mypy $$dir || exit 1; done
 
 unit: install
 	$(BIN)/pytest

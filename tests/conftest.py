@@ -8,6 +8,8 @@ JetStream stream and subject prefix, so tests never see each other's data.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +23,18 @@ from acme.stack import EmbeddedStack
 
 
 @pytest.fixture(scope="session")
-def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Settings whose four URLs point at running servers (started here unless configured)."""
-    home = tmp_path_factory.mktemp("stack") / "home"
-    stack = EmbeddedStack(load_settings(home=home, gateway_port=0))
-    with stack as running:
-        yield running
+def stack_settings() -> Iterator[Settings]:
+    """Settings whose four URLs point at running servers (started here unless configured).
+
+    The servers' home is outside pytest's shared temporary folder: another pytest run resets
+    that folder's permissions, which would lock out PostgreSQL's system user.
+    """
+    home = Path(tempfile.mkdtemp(prefix="acme-test-stack-"))
+    try:
+        with EmbeddedStack(load_settings(home=home, gateway_port=0)) as running:
+            yield running
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

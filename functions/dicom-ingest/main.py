@@ -1,0 +1,28 @@
+"""dicom-ingest: archive, index or quarantine each dropped object; complete series on tick."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dicom_ingest.completion import complete_series
+from dicom_ingest.ingest import ingest_object
+from dicom_ingest.routing import load_routing
+from dicom_ingest.sweep import sweep_inbox
+
+from acme.events import S3Object, Tick
+from acme.function import Context, Event, Rejected, cloudevent_function
+
+DEFAULT_ROUTING = Path(__file__).with_name("routing.yml")
+
+
+@cloudevent_function("dicom-ingest")
+def handler(ctx: Context, event: Event) -> None:
+    match event.data:
+        case S3Object(event_name=name, bucket=bucket, key=key) if name.startswith("ObjectCreated"):
+            ingest_object(ctx, bucket, key, event.traceparent)
+        case Tick():
+            sweep_inbox(ctx, event.traceparent)
+            routing = load_routing(ctx.settings.routing_file or DEFAULT_ROUTING)
+            complete_series(ctx, routing, event.traceparent)
+        case _:
+            raise Rejected(f"dicom-ingest does not handle {event.type}")
