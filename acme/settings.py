@@ -75,6 +75,25 @@ class Settings(BaseSettings):
     gateway_port: int = Field(
         8080, ge=0, le=65535, description="Gateway port (SPA, /function/<name>/, /metrics)."
     )
+    gateway_host: str = Field(
+        "127.0.0.1", description="Address the gateway listens on (0.0.0.0 for the intranet)."
+    )
+    stack_file: Path = Field(
+        Path("stack.yml"), description="The stack file (OpenFaaS format) listing the functions."
+    )
+    web_dir: Path = Field(
+        Path("web/dist"), description="Built single-page app the gateway serves at /."
+    )
+    function_start_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="Longest wait, in seconds, for a function to start (cold start) for a caller.",
+    )
+    function_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds a function may take to answer a request proxied by the gateway.",
+    )
 
     bucket_prefix: str = Field("", description="Prefix for every bucket name (isolation).")
     stream: str = Field("ACME_EVENTS", description="JetStream stream holding every event.")
@@ -85,6 +104,58 @@ class Settings(BaseSettings):
         None,
         validation_alias=AliasChoices("K_SINK", "ACME_K_SINK"),
         description="Knative SinkBinding URL (K_SINK); when set, events are POSTed there.",
+    )
+
+    dlq_stream: str | None = Field(
+        None,
+        description="JetStream stream holding dead-lettered events; unset: <ACME_STREAM>_DLQ.",
+    )
+    router_ack_wait: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds the router may go silent on an event before JetStream redelivers it.",
+    )
+    router_concurrency: int = Field(
+        4, ge=1, le=1000, description="Events the router delivers at once, per trigger."
+    )
+    tick_seconds: float = Field(
+        5.0, gt=0, description="Interval of the org.acme.imaging.tick heartbeat, in seconds."
+    )
+    bucket_events_transport: Literal["seaweedfs", "minio", "sqs"] = Field(
+        "seaweedfs",
+        description="Where bucket notifications come from: SeaweedFS webhook, MinIO via NATS, SQS.",
+    )
+    minio_subject: str = Field(
+        "minio.bucket-events",
+        description="NATS subject MinIO publishes bucket notifications on (its NATS target).",
+    )
+    minio_stream: str = Field(
+        "MINIO_BUCKET_EVENTS",
+        description="JetStream stream that keeps MinIO's notifications until they are republished.",
+    )
+    sqs_queue_url: str | None = Field(
+        None, description="SQS queue receiving the S3 bucket notifications (sqs transport)."
+    )
+    sqs_endpoint_url: str | None = Field(
+        None, description="SQS endpoint (LocalStack, moto); unset: the AWS endpoint of the region."
+    )
+    sqs_wait_seconds: int = Field(
+        10, ge=0, le=20, description="SQS long-poll wait per receive, in seconds."
+    )
+
+    ingest_max_bytes: int = Field(
+        2 * 1024**3, gt=0, description="Largest inbox object ingest reads; larger: too-large."
+    )
+    inbox_grace_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="Age after which an inbox object is taken to have lost its notification.",
+    )
+    sweep_batch: int = Field(
+        200, ge=1, description="Most stranded inbox objects one tick ingests."
+    )
+    routing_file: Path | None = Field(
+        None, description="Routing rules for dicom-ingest; unset: its bundled routing.yml."
     )
 
     db_pool_min: int = Field(1, ge=0, description="Minimum PostgreSQL pool size.")
@@ -107,16 +178,29 @@ class Settings(BaseSettings):
             raise ValueError("only lower-case letters, digits and '-' are allowed")
         return value
 
-    @field_validator("stream")
+    @field_validator("stream", "minio_stream", "dlq_stream")
     @classmethod
-    def _stream_name(cls, value: str) -> str:
-        if not value or any(ch in value for ch in " .*>"):
+    def _stream_name(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(ch in value for ch in " .*>")):
             raise ValueError("a JetStream stream name cannot be empty or hold ' . * >'")
+        return value
+
+    @field_validator("minio_subject")
+    @classmethod
+    def _literal_subject(cls, value: str) -> str:
+        tokens = value.split(".")
+        if any(not token for token in tokens) or any(ch in value for ch in " \t\r\n*>"):
+            raise ValueError("expected a literal NATS subject (dot-separated tokens, no * or >)")
         return value
 
     @property
     def buckets(self) -> Buckets:
         return Buckets(self.bucket_prefix)
+
+    @property
+    def dead_letter_stream(self) -> str:
+        """The JetStream stream of dead letters (``dlq_stream``, else ``<stream>_DLQ``)."""
+        return self.dlq_stream or f"{self.stream}_DLQ"
 
     def subject_for(self, event_type: str) -> str:
         """The NATS subject an event of ``event_type`` is published on."""
