@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from acme.cli.data_commands import samples, send
 from acme.cli.stack_commands import status, up
 from acme.errors import AcmeError
 
@@ -21,6 +22,8 @@ def cli() -> None:
 
 cli.add_command(up)
 cli.add_command(status)
+cli.add_command(samples)
+cli.add_command(send)
 
 
 def main() -> None:
