@@ -36,8 +36,10 @@ def taken_port() -> Iterator[int]:
 
 
 def _error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one error line; anything else on stderr may only be notes, never a traceback."""
     assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("acme: error")]
     assert len(lines) == 1, result.stderr
     return lines[0]
 
