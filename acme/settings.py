@@ -151,9 +151,7 @@ class Settings(BaseSettings):
         ge=0,
         description="Age after which an inbox object is taken to have lost its notification.",
     )
-    sweep_batch: int = Field(
-        200, ge=1, description="Most stranded inbox objects one tick ingests."
-    )
+    sweep_batch: int = Field(200, ge=1, description="Most stranded inbox objects one tick ingests.")
     routing_file: Path | None = Field(
         None, description="Routing rules for dicom-ingest; unset: its bundled routing.yml."
     )

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import signal
+import sys
 import threading
 from types import FrameType
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from acme.settings import load_settings
+from acme.runtime import PrefixedLines, Runtime, Stack, load_stack
+from acme.settings import Settings, load_settings
 from acme.stack import EmbeddedStack, ServerHealth, stack_health
+from acme.stack.ports import claim_port
 
 
 @click.command()
 def up() -> None:
-    """Start the whole platform and stay in the foreground (Ctrl-C stops it cleanly)."""
+    """Start the whole platform and stay in the foreground (Ctrl-C stops it cleanly).
+
+    The servers, then every function of the stack file (ACME_STACK_FILE), the event router
+    and the gateway (ACME_GATEWAY_PORT), whose URL is printed. Functions whose handler folder
+    has no main.py yet are skipped with a warning.
+    """
     settings = load_settings()
-    console = Console(stderr=True)
+    functions = load_stack(settings.stack_file)  # a bad stack file fails before any server
+    if settings.gateway_port:  # so does a gateway port in use
+        claim_port(settings.gateway_host, settings.gateway_port, "ACME_GATEWAY_PORT")
+    console = Console(stderr=True, soft_wrap=True)
+    for name, folder in functions.missing().items():
+        where = escape(str(folder))
+        console.print(f"[yellow]warning[/]: skipping function {name}: no main.py in {where}")
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -30,20 +47,44 @@ def up() -> None:
     stack = EmbeddedStack(settings)
     with console.status("starting servers…"):
         try:
-            stack.start()
+            running = stack.start()
         except BaseException:
             stack.stop()
             raise
     try:
         assert stack.state is not None
-        console.print(f"[bold green]ready[/] in {stack.state.ready_seconds:.1f}s")
+        console.print(f"[bold green]servers ready[/] in {stack.state.ready_seconds:.1f}s")
         console.print(_health_table(stack_health(settings)))
-        console.print(f"home: {settings.home.resolve()}  ·  Ctrl-C to stop")
-        stopping.wait()
+        if not stopping.is_set():
+            asyncio.run(_run_runtime(running, functions, console, stopping))
     finally:
-        console.print("stopping…")
+        signal.signal(signal.SIGTERM, request_stop)  # asyncio.run restored the defaults
+        signal.signal(signal.SIGINT, request_stop)
+        console.print("stopping servers…")
         stack.stop()
         console.print("stopped")
+
+
+async def _run_runtime(
+    settings: Settings, functions: Stack, console: Console, stopping: threading.Event
+) -> None:
+    """Functions, router and gateway until SIGINT/SIGTERM; then stop them in that order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if stopping.is_set():  # a signal came before the handlers above were installed
+        return
+    runtime = Runtime(
+        settings, functions, output=PrefixedLines(sys.stdout), inherited_env=os.environ
+    )
+    async with runtime:
+        routes = "web app, /function/<name>/, /healthz, /metrics"
+        console.print(f"[bold green]gateway[/] {escape(runtime.url)}/  ({escape(routes)})")
+        console.print(f"functions: {', '.join(runtime.deployed) or 'none'}")
+        console.print(f"home: {settings.home.resolve()}  ·  Ctrl-C to stop")
+        await stop.wait()
+        console.print("stopping router, gateway and functions…")
 
 
 @click.command()

@@ -6,8 +6,10 @@ import ctypes
 import os
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 import psutil
 
@@ -27,7 +29,9 @@ class ManagedProcess:
     """One child process of the stack.
 
     ``stop_signal`` is what asks the program for a clean shutdown (PostgreSQL's fast shutdown
-    is SIGINT); after ``stop_timeout`` seconds the whole process tree is killed.
+    is SIGINT); after ``stop_timeout`` seconds the whole process tree is killed. With
+    ``on_output``, each line the program writes is also passed to that callback (from a reader
+    thread), besides being appended to the log file.
     """
 
     def __init__(
@@ -41,6 +45,7 @@ class ManagedProcess:
         user: str | None = None,
         stop_signal: signal.Signals = signal.SIGTERM,
         stop_timeout: float = 15.0,
+        on_output: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -50,19 +55,22 @@ class ManagedProcess:
         self.user = user
         self.stop_signal = stop_signal
         self.stop_timeout = stop_timeout
+        self.on_output = on_output
         self._popen: subprocess.Popen[bytes] | None = None
+        self._pump: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
         return self._popen.pid if self._popen is not None else None
 
     def start(self) -> None:
+        """Start the program. Call it from a long-lived thread: the child dies with that thread."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._popen = subprocess.Popen(
                 self.argv,
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=log if self.on_output is None else subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 cwd=self.cwd,
                 env=self.env,
@@ -70,7 +78,19 @@ class ManagedProcess:
                 group=_primary_group(self.user),
                 extra_groups=[] if self.user is not None else None,
                 preexec_fn=_die_with_parent,
+                # its own session: a Ctrl-C in the terminal reaches only ``acme up``, which
+                # then stops everything in order (functions before the servers they use)
+                start_new_session=True,
             )
+        if self.on_output is not None:
+            assert self._popen.stdout is not None
+            self._pump = threading.Thread(
+                target=_pump_lines,
+                args=(self._popen.stdout, self.log_path, self.on_output),
+                name=f"{self.name} output",
+                daemon=True,
+            )
+            self._pump.start()
 
     def exit_code(self) -> int | None:
         """The exit code if the process has ended, else None."""
@@ -107,6 +127,17 @@ class ManagedProcess:
             except psutil.NoSuchProcess:
                 continue
         psutil.wait_procs(alive, timeout=5)
+        if self._pump is not None:
+            self._pump.join(5)
+
+
+def _pump_lines(stream: IO[bytes], log_path: Path, on_output: Callable[[str], None]) -> None:
+    """Copy the child's output to its log file and hand each line to ``on_output``."""
+    with stream, log_path.open("ab") as log:
+        for raw in stream:
+            log.write(raw)
+            log.flush()
+            on_output(raw.decode(errors="replace").rstrip("\r\n"))
 
 
 def _primary_group(user: str | None) -> int | None:

@@ -1,0 +1,206 @@
+"""The gateway: one port for the web app, the functions, ``/metrics`` and ``/healthz``.
+
+- ``/function/<name>/<path>``: any method, proxied as a stream (headers, query and body
+  untouched but for hop-by-hop headers) to the function's ``/<path>``, as OpenFaaS does. A
+  scaled-to-zero function is started first and the request waits for it. Unknown function:
+  404; a function that cannot start or fails mid-request: 502; too slow: 504 — each a JSON
+  ``{"error": ..., "function": ...}``.
+- ``/healthz``: JSON with every server's and every function's state (503 if a server is down).
+- ``/metrics``: the Prometheus text of the runtime's registry.
+- anything else: the built web app (``ACME_WEB_DIR``); a browser asking for a page
+  (``Accept: text/html``) that is not a file gets ``index.html`` (the SPA's own routing, e.g.
+  ``/study/1.2.840...``); a 404 JSON error when the app is not built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from acme.runtime.functions import (
+    Activator,
+    FunctionStartError,
+    FunctionStartTimeout,
+    FunctionStatus,
+    UnknownFunction,
+)
+from acme.runtime.metrics import CONTENT_TYPE, RuntimeMetrics
+from acme.stack.status import ServerHealth
+
+__all__ = ["FunctionDirectory", "Gateway", "ServerProbe"]
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+     "trailers", "transfer-encoding", "upgrade", "host"}
+)  # fmt: skip
+
+ServerProbe = Callable[[], Awaitable[Sequence[ServerHealth]]]
+
+
+class FunctionDirectory(Activator, Protocol):
+    """What the gateway needs of the function pool: leases and each function's state."""
+
+    def status(self) -> list[FunctionStatus]: ...
+
+
+class Gateway:
+    """The ASGI app (``.app``) behind the gateway port."""
+
+    def __init__(
+        self,
+        functions: FunctionDirectory,
+        *,
+        metrics: RuntimeMetrics,
+        web_dir: Path,
+        servers: ServerProbe,
+        function_timeout: float,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._functions = functions
+        self._metrics = metrics
+        self._web_dir = web_dir
+        self._servers = servers
+        self._timeout = httpx.Timeout(function_timeout, connect=5.0)
+        self._http = http
+        self.app = Starlette(
+            routes=[
+                Route("/healthz", self._healthz, methods=["GET"]),
+                Route("/metrics", self._metrics_text, methods=["GET"]),
+                Route("/function/{name}", self._proxy, methods=METHODS),
+                Route("/function/{name}/{path:path}", self._proxy, methods=METHODS),
+                Route("/{path:path}", self._static, methods=["GET", "HEAD"]),
+            ],
+            lifespan=self._lifespan,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        if self._http is not None:
+            yield
+            return
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        async with httpx.AsyncClient(limits=limits, follow_redirects=False) as client:
+            self._http = client
+            try:
+                yield
+            finally:
+                self._http = None
+
+    async def _healthz(self, _request: Request) -> Response:
+        servers = await self._servers()
+        healthy = all(server.healthy for server in servers)
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "servers": [server.model_dump(mode="json") for server in servers],
+            "functions": [fn.model_dump(mode="json") for fn in self._functions.status()],
+        }
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    async def _metrics_text(self, _request: Request) -> Response:
+        return Response(self._metrics.render(), media_type=CONTENT_TYPE)
+
+    async def _proxy(self, request: Request) -> Response:
+        name = str(request.path_params["name"])
+        began = time.monotonic()
+        exits = contextlib.AsyncExitStack()
+        try:
+            base = await exits.enter_async_context(self._functions.lease(name))
+        except UnknownFunction as exc:
+            return self._failed("_unknown", began, "unknown", 404, str(exc), shown=name)
+        except FunctionStartTimeout as exc:
+            return self._failed(name, began, "start_timeout", 504, str(exc))
+        except FunctionStartError as exc:
+            return self._failed(name, began, "start_failed", 502, str(exc))
+        try:
+            upstream = await self._send(request, base, name)
+        except httpx.TimeoutException:
+            await exits.aclose()
+            message = f"function {name!r} did not answer in time (ACME_FUNCTION_TIMEOUT)"
+            return self._failed(name, began, "timeout", 504, message)
+        except httpx.HTTPError as exc:
+            await exits.aclose()
+            message = f"function {name!r} failed: {type(exc).__name__}: {exc}"
+            return self._failed(name, began, "unreachable", 502, message)
+        exits.push_async_callback(upstream.aclose)
+        response = StreamingResponse(
+            self._relay(upstream, exits, name, began), status_code=upstream.status_code
+        )
+        response.raw_headers = [
+            (key, value)
+            for key, value in upstream.headers.raw
+            if key.decode().lower() not in _HOP_BY_HOP
+        ]
+        return response
+
+    async def _send(self, request: Request, base: str, name: str) -> httpx.Response:
+        assert self._http is not None, "the gateway is not started"
+        headers = [
+            (key, value) for key, value in request.headers.raw if key.decode() not in _HOP_BY_HOP
+        ]
+        client = request.client.host if request.client is not None else ""
+        forwarded_for = ", ".join(h for h in (request.headers.get("x-forwarded-for"), client) if h)
+        headers += [
+            (b"x-forwarded-for", forwarded_for.encode()),
+            (b"x-forwarded-host", request.headers.get("host", "").encode()),
+            (b"x-forwarded-proto", request.url.scheme.encode()),
+            (b"x-forwarded-prefix", f"/function/{name}".encode()),
+        ]
+        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+        upstream = self._http.build_request(
+            request.method,
+            httpx.URL(f"{base}/{request.path_params.get('path', '')}",
+                      query=request.url.query.encode()),
+            headers=headers,
+            content=request.stream() if has_body else None,
+            timeout=self._timeout,
+        )  # fmt: skip
+        return await self._http.send(upstream, stream=True)
+
+    async def _relay(
+        self,
+        upstream: httpx.Response,
+        exits: contextlib.AsyncExitStack,
+        name: str,
+        began: float,
+    ) -> AsyncIterator[bytes]:
+        """The function's answer, chunk by chunk; the lease ends when it is sent."""
+        outcome = "incomplete"
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+            outcome = "ok"
+        finally:
+            await exits.aclose()
+            self._metrics.proxied.labels(name, outcome).observe(time.monotonic() - began)
+
+    def _failed(
+        self, name: str, began: float, outcome: str, status: int, message: str, *, shown: str = ""
+    ) -> Response:
+        """A JSON error; ``shown`` is the requested name when it is not a metric label."""
+        self._metrics.proxied.labels(name, outcome).observe(time.monotonic() - began)
+        return JSONResponse({"error": message, "function": shown or name}, status_code=status)
+
+    async def _static(self, request: Request) -> Response:
+        root = self._web_dir.resolve()
+        index = root / "index.html"
+        if not index.is_file():
+            return JSONResponse(
+                {"error": f"the web app is not built: no {index} (ACME_WEB_DIR)"}, status_code=404
+            )
+        wanted = str(request.path_params.get("path", ""))
+        target = (root / wanted).resolve()
+        if target.is_relative_to(root) and target.is_file():
+            return FileResponse(target)
+        if "text/html" in request.headers.get("accept", ""):  # a page of the SPA's own routing
+            return FileResponse(index)
+        return JSONResponse({"error": f"no file /{wanted}"}, status_code=404)

@@ -1,0 +1,246 @@
+"""The gateway in front of real function processes: proxying, cold starts, errors, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import psutil
+import pytest
+
+from acme.runtime import FunctionStatus, Gateway, Runtime, RuntimeMetrics, load_stack
+from acme.settings import load_settings
+from acme.stack import ServerHealth
+
+T = TypeVar("T")
+TEST_STACK = Path(__file__).resolve().parents[2] / "fixtures" / "functions" / "stack.yml"
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop on a thread that lives as long as the module (see test_functions)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="gateway loop", daemon=True)
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    loop.close()
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+    return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+
+async def fake_servers() -> Sequence[ServerHealth]:
+    return [ServerHealth(name="nats", url="nats://x", managed=False, healthy=True, detail="ok")]
+
+
+@pytest.fixture(scope="module")
+def runtime(
+    loop: asyncio.AbstractEventLoop, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runtime]:
+    home = tmp_path_factory.mktemp("gateway") / "home"
+    settings = load_settings(home=home, gateway_port=0, function_timeout=1.5)
+    runtime = Runtime(
+        settings,
+        load_stack(TEST_STACK),
+        output=lambda _name, _line: None,
+        inherited_env=os.environ,
+        with_events=False,
+        servers=fake_servers,
+    )
+    run(loop, runtime.start())
+    yield runtime
+    run(loop, runtime.stop())
+    assert [s.pid for s in runtime.pool.status() if s.pid is not None] == []
+
+
+@pytest.fixture(scope="module")
+def client(runtime: Runtime) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=runtime.url, timeout=30) as client:
+        yield client
+
+
+def _function(client: httpx.Client, name: str) -> dict[str, Any]:
+    health = client.get("/healthz").json()
+    return next(f for f in health["functions"] if f["name"] == name)
+
+
+def _wait_stopped(client: httpx.Client, name: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while _function(client, name)["state"] != "stopped":
+        assert time.monotonic() < deadline, f"{name} did not scale to zero"
+        time.sleep(0.1)
+
+
+def test_proxies_method_path_query_headers_and_body(client: httpx.Client) -> None:
+    answer = client.put(
+        "/function/echo/studies/1.2.3",
+        params=[("state", "complete"), ("state", "signed")],
+        headers={"Authorization": "Bearer abc.def.ghi", "X-Request-Id": "r-1"},
+        content=b'{"note": "first read"}',
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    echoed = answer.json()
+    assert echoed["method"] == "PUT"
+    assert echoed["path"] == "/studies/1.2.3"
+    assert echoed["query"] == "state=complete&state=signed"
+    assert echoed["body"] == '{"note": "first read"}'
+    headers = {k.lower(): v for k, v in echoed["headers"].items()}
+    assert headers["authorization"] == "Bearer abc.def.ghi"
+    assert headers["x-request-id"] == "r-1"
+    assert headers["x-forwarded-prefix"] == "/function/echo"
+    assert headers["x-forwarded-for"] == "127.0.0.1"
+
+
+def test_streams_a_large_chunked_body(client: httpx.Client) -> None:
+    chunk = b"0123456789abcdef" * 4096
+
+    def body() -> Iterator[bytes]:
+        for _ in range(32):  # 2 MiB, sent chunked (no Content-Length)
+            yield chunk
+
+    answer = client.post("/function/echo/", content=body())
+    assert answer.status_code == 200
+    assert len(answer.json()["body"]) == 32 * len(chunk)
+
+
+def test_unknown_function_is_a_json_404(client: httpx.Client) -> None:
+    answer = client.get("/function/nope/anything")
+    assert answer.status_code == 404
+    assert answer.json() == {
+        "error": "no function named 'nope' (deployed: broken, echo, hello, sleeper)",
+        "function": "nope",
+    }
+
+
+def test_a_function_that_cannot_start_is_a_json_502(client: httpx.Client) -> None:
+    answer = client.get("/function/broken/")
+    assert answer.status_code == 502
+    error = answer.json()
+    assert error["function"] == "broken"
+    assert error["error"].startswith("function 'broken' exited with code 1 before answering")
+
+
+def test_a_cold_request_is_held_until_the_function_answers(client: httpx.Client) -> None:
+    _wait_stopped(client, "hello")
+    assert _function(client, "hello")["pid"] is None
+    answer = client.get("/function/hello/")
+    assert answer.status_code == 200 and answer.json()["hello"] == "world"
+    pid = answer.json()["pid"]
+    _wait_stopped(client, "hello")
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_concurrent_cold_requests_start_the_function_once(client: httpx.Client) -> None:
+    _wait_stopped(client, "hello")
+    starts = _function(client, "hello")["starts"]
+    with ThreadPoolExecutor(6) as threads:
+        answers = list(threads.map(lambda _: client.get("/function/hello/"), range(6)))
+    assert [a.status_code for a in answers] == [200] * 6
+    assert len({a.json()["pid"] for a in answers}) == 1
+    assert _function(client, "hello")["starts"] == starts + 1
+
+
+def test_cloudevent_functions_are_reachable_and_slow_answers_time_out(
+    client: httpx.Client,
+) -> None:
+    def nap(seconds: float) -> httpx.Response:
+        headers = {
+            "ce-specversion": "1.0",
+            "ce-id": f"nap-{seconds}",
+            "ce-source": "tests",
+            "ce-type": "org.acme.test.nap",
+            "content-type": "application/json",
+        }
+        return client.post("/function/sleeper/", headers=headers, json={"seconds": seconds})
+
+    assert nap(0).status_code == 200
+    slow = nap(3)  # ACME_FUNCTION_TIMEOUT is 1.5s here
+    assert slow.status_code == 504
+    assert slow.json()["error"] == (
+        "function 'sleeper' did not answer in time (ACME_FUNCTION_TIMEOUT)"
+    )
+
+
+def test_metrics_show_cold_starts_and_proxied_requests(client: httpx.Client) -> None:
+    client.get("/function/hello/")
+    text = client.get("/metrics").text
+    assert 'acme_function_cold_start_seconds_count{function="hello"}' in text
+    assert 'acme_function_cold_start_seconds_bucket{function="echo",le="+Inf"} 1.0' in text
+    assert 'acme_gateway_request_seconds_count{function="echo",outcome="ok"}' in text
+    assert 'acme_gateway_request_seconds_count{function="_unknown",outcome="unknown"}' in text
+    assert 'acme_function_replicas{function="echo"} 1.0' in text
+    assert 'acme_function_in_flight{function="hello"} 0.0' in text
+
+
+def test_healthz_reports_servers_and_functions(client: httpx.Client) -> None:
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    health = answer.json()
+    assert health["status"] == "ok"
+    assert [s["name"] for s in health["servers"]] == ["nats"]
+    functions = {f["name"]: f for f in health["functions"]}
+    assert set(functions) == {"echo", "hello", "sleeper", "broken"}
+    assert functions["echo"]["state"] == "ready" and functions["echo"]["pid"] is not None
+    assert functions["hello"]["scale_to_zero"] is True
+
+
+class _NoFunctions:
+    def lease(self, name: str) -> Any:
+        raise AssertionError("not used")
+
+    def status(self) -> list[FunctionStatus]:
+        return []
+
+
+def _static_client(web_dir: Path) -> httpx.AsyncClient:
+    gateway = Gateway(
+        _NoFunctions(),
+        metrics=RuntimeMetrics(),
+        web_dir=web_dir,
+        servers=fake_servers,
+        function_timeout=5,
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(gateway.app), base_url="http://gw")
+
+
+def test_serves_the_web_app_with_spa_fallback(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<html>app</html>")
+    (tmp_path / "assets" / "app.js").write_text("console.log('app')")
+    (tmp_path.parent / "secret.txt").write_text("outside")
+
+    async def fetch() -> list[httpx.Response]:
+        async with _static_client(tmp_path) as web:
+            page = {"Accept": "text/html,application/xhtml+xml"}
+            paths = ["/", "/assets/app.js", "/worklist/study/1.2.3", "/assets/gone.js"]
+            return [await web.get(p, headers=page) for p in paths[:3]] + [
+                await web.get(paths[3]),
+                await web.get("/a/..%2F..%2Fsecret.txt", headers=page),
+            ]
+
+    root, asset, route, missing, escape = asyncio.run(fetch())
+    assert root.text == route.text == "<html>app</html>"
+    assert asset.text == "console.log('app')"
+    assert missing.status_code == 404 and missing.json() == {"error": "no file /assets/gone.js"}
+    assert escape.text == "<html>app</html>"  # never the file outside the web app
+
+
+def test_an_unbuilt_web_app_is_a_json_404(tmp_path: Path) -> None:
+    async def fetch() -> httpx.Response:
+        async with _static_client(tmp_path / "dist") as web:
+            return await web.get("/")
+
+    answer = asyncio.run(fetch())
+    assert answer.status_code == 404
+    assert "the web app is not built" in answer.json()["error"]
