@@ -7,6 +7,8 @@ import sys
 import click
 
 from acme.cli.data_commands import samples, send
+from acme.cli.demo_commands import demo
+from acme.cli.dlq_commands import dlq
 from acme.cli.stack_commands import status, up
 from acme.errors import AcmeError
 
@@ -24,6 +26,8 @@ cli.add_command(up)
 cli.add_command(status)
 cli.add_command(samples)
 cli.add_command(send)
+cli.add_command(demo)
+cli.add_command(dlq)
 
 
 def main() -> None:

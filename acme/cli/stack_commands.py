@@ -15,10 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from acme.bootstrap import bootstrap
 from acme.runtime import PrefixedLines, Runtime, Stack, load_stack
 from acme.settings import Settings, load_settings
 from acme.stack import EmbeddedStack, ServerHealth, stack_health
 from acme.stack.ports import claim_port
+from acme.stack.state import record_gateway
 
 
 @click.command()
@@ -55,6 +57,13 @@ def up() -> None:
         assert stack.state is not None
         console.print(f"[bold green]servers ready[/] in {stack.state.ready_seconds:.1f}s")
         console.print(_health_table(stack_health(settings)))
+        with console.status("creating buckets, stream and schema…"):
+            prepared = bootstrap(running)
+        if prepared.buckets_created or prepared.migrations_applied:
+            console.print(
+                f"bootstrap: buckets created {prepared.buckets_created or 'none'}, "
+                f"migrations applied {prepared.migrations_applied or 'none'}"
+            )
         if not stopping.is_set():
             asyncio.run(_run_runtime(running, functions, console, stopping))
     finally:
@@ -80,6 +89,7 @@ async def _run_runtime(
     )
     async with runtime:
         routes = "web app, /function/<name>/, /healthz, /metrics"
+        record_gateway(settings.home.resolve(), runtime.url)
         console.print(f"[bold green]gateway[/] {escape(runtime.url)}/  ({escape(routes)})")
         console.print(f"functions: {', '.join(runtime.deployed) or 'none'}")
         console.print(f"home: {settings.home.resolve()}  ·  Ctrl-C to stop")

@@ -32,6 +32,7 @@ class StackState(BaseModel):
     servers: dict[str, ServerState]
     webhook_url: str
     ready_seconds: float
+    gateway_url: str | None = None
 
     def is_running(self) -> bool:
         """True when the ``acme up`` that wrote this file is still alive."""
@@ -60,6 +61,13 @@ def read_state(home: Path) -> StackState | None:
     if not path.exists():
         return None
     return StackState.model_validate_json(path.read_text())
+
+
+def record_gateway(home: Path, url: str) -> None:
+    """Add the gateway's URL to the running stack's state (once the runtime listens)."""
+    state = read_state(home)
+    if state is not None:
+        write_state(home, state.model_copy(update={"gateway_url": url}))
 
 
 def clear_state(home: Path) -> None:

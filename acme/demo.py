@@ -1,0 +1,243 @@
+"""``acme demo``: the whole platform on the sample studies, and a table of what happened.
+
+The demo starts ``acme up`` as a child process (exactly what an operator runs), writes a
+fresh sample set (a new seed each run, so every run is a new set of studies), sends it into
+dicom-inbox, waits until every good study has reached the last state the deployed functions
+can bring it to, checks that every bad file was quarantined with its expected reason, prints
+the result, and stops the platform. It succeeds only if all of that held.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from acme.db import Pool, make_pool
+from acme.errors import ServerError
+from acme.inbox import batch_prefix, expand, send_files
+from acme.runtime.stackfile import load_stack
+from acme.samples import SampleManifest, write_samples
+from acme.samples.manifest import CxrTruth, SampleStudy
+from acme.settings import Settings
+from acme.stack import connect_settings
+from acme.stack.ports import claim_port
+from acme.storage import S3ObjectStore, make_s3_client
+from acme.studies import StudySummary, study_summaries
+
+PIPELINE_FUNCTIONS = {"cxr": "infer-cxr", "ct": "infer-ct"}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    ok: bool
+    studies: dict[str, StudySummary]
+    targets: dict[str, str]
+    quarantine_ok: bool
+
+
+def final_states(manifest: SampleManifest, deployed: set[str]) -> dict[str, str]:
+    """The state each good study must reach with the functions that are deployed."""
+    targets: dict[str, str] = {}
+    for study in manifest.studies:
+        function = PIPELINE_FUNCTIONS.get(str(study.expected_pipeline))
+        if function is None or function not in deployed:
+            targets[study.study_uid] = "complete"
+        elif "report-events" in deployed or "report" in deployed:
+            targets[study.study_uid] = "reported"
+        else:
+            targets[study.study_uid] = "inferred"
+    return targets
+
+
+def run_demo(
+    settings: Settings, *, inherited_env: Mapping[str, str], console: Console, timeout: float
+) -> DemoResult:
+    stack = load_stack(settings.stack_file)
+    deployed = set(stack.functions) - set(stack.missing())
+    home = settings.home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    port = claim_port(settings.host, settings.gateway_port, "ACME_GATEWAY_PORT")
+    log = home / "demo-platform.log"
+    env = {**inherited_env, "ACME_GATEWAY_PORT": str(port), "ACME_HOME": str(home)}
+    with log.open("w") as out:
+        platform = subprocess.Popen(
+            [sys.executable, "-m", "acme.cli.main", "up"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    try:
+        with console.status("starting the platform…"):
+            _wait_ready(platform, f"http://{settings.host}:{port}/healthz", log, 180.0)
+        console.print(f"platform ready · gateway http://{settings.host}:{port}/ · log {log}")
+        return _exercise(connect_settings(settings), home, deployed, console, timeout)
+    finally:
+        platform.send_signal(signal.SIGTERM)
+        try:
+            platform.wait(60)
+        except subprocess.TimeoutExpired:
+            platform.kill()
+            platform.wait()
+
+
+def _wait_ready(platform: subprocess.Popen[bytes], url: str, log: Path, limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if platform.poll() is not None:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+            raise ServerError("acme up", f"exited with code {platform.returncode}:\n{tail}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise ServerError("acme up", f"not ready after {limit:.0f}s; see {log}")
+
+
+def _exercise(
+    settings: Settings, home: Path, deployed: set[str], console: Console, timeout: float
+) -> DemoResult:
+    seed = secrets.randbelow(2**31)
+    folder = home / "demo" / f"samples-{seed}"
+    with console.status(f"writing the sample studies (seed {seed})…"):
+        manifest = write_samples(folder, seed=seed)
+    files = expand([folder / "good", folder / "bad"])
+    store = S3ObjectStore(make_s3_client(settings))
+    prefix = batch_prefix()
+    with Progress(console=console) as progress:
+        task = progress.add_task("sending to dicom-inbox", total=len(files))
+        report = send_files(
+            store, settings.buckets.inbox, files, prefix=prefix,
+            on_done=lambda _upload, _size: progress.advance(task),
+        )  # fmt: skip
+    if report.failed:
+        console.print(f"[red]{len(report.failed)} files could not be sent[/]")
+    targets = final_states(manifest, deployed)
+    pool = make_pool(settings, application_name="acme-demo")
+    try:
+        studies = _wait_for_studies(pool, targets, console, timeout)
+        quarantined = _quarantine_reasons(pool, prefix)
+    finally:
+        pool.close()
+    quarantine_ok = _print_quarantine(manifest, quarantined, console)
+    _print_studies(manifest, studies, targets, console)
+    ok = (
+        not report.failed
+        and quarantine_ok
+        and all(uid in studies and studies[uid].reached(t) for uid, t in targets.items())
+    )
+    return DemoResult(ok=ok, studies=studies, targets=targets, quarantine_ok=quarantine_ok)
+
+
+def _wait_for_studies(
+    pool: Pool, targets: dict[str, str], console: Console, timeout: float
+) -> dict[str, StudySummary]:
+    deadline = time.monotonic() + timeout
+    studies: dict[str, StudySummary] = {}
+    with Progress(console=console) as progress:
+        task = progress.add_task("studies at their final state", total=len(targets))
+        while time.monotonic() < deadline:
+            studies = study_summaries(pool, list(targets))
+            done = [uid for uid, target in targets.items() if _settled(studies.get(uid), target)]
+            progress.update(task, completed=len(done))
+            if len(done) == len(targets):
+                break
+            time.sleep(1.0)
+    return studies
+
+
+def _settled(summary: StudySummary | None, target: str) -> bool:
+    """At its target state, or failed (which no waiting will change)."""
+    return summary is not None and (summary.reached(target) or summary.state == "failed")
+
+
+def _quarantine_reasons(pool: Pool, prefix: str) -> dict[str, str]:
+    with pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT source_key, reason_code FROM quarantine_entries WHERE source_key LIKE %s",
+            (prefix + "/%",),
+        ).fetchall()
+    return {str(key).removeprefix(prefix + "/"): str(reason) for key, reason in rows}
+
+
+def _print_quarantine(
+    manifest: SampleManifest, quarantined: dict[str, str], console: Console
+) -> bool:
+    table = Table(title="bad input → quarantine")
+    for column in ("file", "expected", "quarantined as", ""):
+        table.add_column(column)
+    ok = True
+    for entry in manifest.bad():
+        if not entry.materialised:
+            continue
+        got = quarantined.get(entry.path)
+        good = got == entry.expected_reason
+        ok = ok and good
+        table.add_row(entry.path, str(entry.expected_reason), got or "-", "✓" if good else "✗")
+    console.print(table)
+    return ok
+
+
+def _truth(study: SampleStudy) -> str:
+    truth = study.truth
+    if truth is None:
+        return "- (real film)"
+    if isinstance(truth, CxrTruth):
+        side = f" ({truth.side})" if truth.side else ""
+        return f"{truth.finding}{side}"
+    return f"nodule {truth.radius_mm:g} mm, slice {truth.instance_number}"
+
+
+def _print_studies(
+    manifest: SampleManifest,
+    studies: dict[str, StudySummary],
+    targets: dict[str, str],
+    console: Console,
+) -> None:
+    table = Table(title="studies (AI results are from a synthetic model: not for diagnostic use)")
+    for column in ("study", "modality", "pipeline", "state", "findings", "ground truth",
+                   "report", "timings (s)"):  # fmt: skip
+        table.add_column(column)
+    for uid, target in targets.items():
+        summary = studies.get(uid)
+        sample = manifest.study(uid)
+        if summary is None:
+            table.add_row(
+                f"…{uid[-12:]}", "-", "-", "[red]not received[/]", "", _truth(sample), "", ""
+            )
+            continue
+        state = summary.state.value
+        colour = "green" if summary.reached(target) else "red"
+        findings = ", ".join(
+            f"{f.label} {f.probability:.2f}{'+' if f.positive else ''}" for f in summary.findings
+        )
+        timings = " · ".join(
+            f"{name} {value}"
+            for name, value in (
+                ("complete", summary.seconds(summary.received_at, summary.completed_at)),
+                ("inferred", summary.seconds(summary.completed_at, summary.inferred_at)),
+                ("reported", summary.seconds(summary.inferred_at, summary.reported_at)),
+            )
+            if value is not None
+        )
+        table.add_row(
+            f"…{uid[-12:]}",
+            "/".join(summary.modalities),
+            "/".join(summary.pipelines) or "-",
+            f"[{colour}]{state}[/] (target {target})",
+            findings or "-",
+            _truth(sample),
+            f"/function/report/reports/{summary.report_id}" if summary.report_id else "-",
+            timings or "-",
+        )
+    console.print(table)
