@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     stack_file: Path = Field(
         Path("stack.yml"), description="The stack file (OpenFaaS format) listing the functions."
     )
+    functions: str | None = Field(
+        None,
+        description="Comma-separated functions of the stack file to run; unset: all of them.",
+    )
     web_dir: Path = Field(
         Path("web/dist"), description="Built single-page app the gateway serves at /."
     )
@@ -121,9 +125,12 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(
         5.0, gt=0, description="Interval of the org.acme.imaging.tick heartbeat, in seconds."
     )
-    bucket_events_transport: Literal["seaweedfs", "minio", "sqs"] = Field(
+    bucket_events_transport: Literal["seaweedfs", "minio", "sqs", "none"] = Field(
         "seaweedfs",
-        description="Where bucket notifications come from: SeaweedFS webhook, MinIO via NATS, SQS.",
+        description=(
+            "Where bucket notifications come from: SeaweedFS webhook, MinIO via NATS, SQS, or"
+            " none (the inbox sweep alone finds new objects)."
+        ),
     )
     minio_subject: str = Field(
         "minio.bucket-events",
@@ -154,6 +161,41 @@ class Settings(BaseSettings):
     sweep_batch: int = Field(200, ge=1, description="Most stranded inbox objects one tick ingests.")
     routing_file: Path | None = Field(
         None, description="Routing rules for dicom-ingest; unset: its bundled routing.yml."
+    )
+
+    models_dir: Path = Field(
+        Path("models"),
+        description="Shipped models (<name>/<version>/model.onnx + model.json) acme up registers.",
+    )
+    cxr_model: str = Field(
+        "cxr-synthetic", description="Registry name of the model infer-cxr runs."
+    )
+    cxr_model_version: str | None = Field(
+        None, description="Version of ACME_CXR_MODEL to run; unset: the newest registered."
+    )
+    cxr_max_images: int = Field(
+        16, ge=1, le=1000, description="Most images of one series infer-cxr scores."
+    )
+    cxr_heatmap_grid: int = Field(
+        7,
+        ge=0,
+        le=32,
+        description="Occlusion positions per side for heatmaps (grid^2 extra runs); 0: none.",
+    )
+    inference_device: Literal["auto", "cuda", "cpu"] = Field(
+        "auto", description="auto: the CUDA execution provider when present, else the CPU."
+    )
+    inference_threads: int = Field(
+        0, ge=0, le=256, description="onnxruntime intra-op threads; 0: one per core."
+    )
+    inference_batch_size: int = Field(
+        8, ge=1, le=1024, description="Most images in one onnxruntime run."
+    )
+    inference_batch_wait_ms: float = Field(
+        0.0,
+        ge=0,
+        le=1000,
+        description="How long a request waits for others to share its onnxruntime run.",
     )
 
     db_pool_min: int = Field(1, ge=0, description="Minimum PostgreSQL pool size.")
@@ -190,6 +232,13 @@ class Settings(BaseSettings):
         if any(not token for token in tokens) or any(ch in value for ch in " \t\r\n*>"):
             raise ValueError("expected a literal NATS subject (dot-separated tokens, no * or >)")
         return value
+
+    @property
+    def function_names(self) -> frozenset[str] | None:
+        """The functions to run (``functions`` split), or None for all."""
+        if self.functions is None:
+            return None
+        return frozenset(name.strip() for name in self.functions.split(",") if name.strip())
 
     @property
     def buckets(self) -> Buckets:

@@ -23,18 +23,35 @@ from acme.stack import EmbeddedStack
 
 
 @pytest.fixture(scope="session")
-def stack_settings() -> Iterator[Settings]:
-    """Settings whose four URLs point at running servers (started here unless configured).
+def embedded_stack() -> Iterator[EmbeddedStack]:
+    """The session's servers (started here unless ``ACME_*_URL`` point at existing ones).
 
     The servers' home is outside pytest's shared temporary folder: another pytest run resets
     that folder's permissions, which would lock out PostgreSQL's system user.
     """
     home = Path(tempfile.mkdtemp(prefix="acme-test-stack-"))
+    stack = EmbeddedStack(load_settings(home=home, gateway_port=0))
     try:
-        with EmbeddedStack(load_settings(home=home, gateway_port=0)) as running:
-            yield running
+        stack.start()
+        yield stack
     finally:
+        stack.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack_settings(embedded_stack: EmbeddedStack) -> Settings:
+    """Settings whose four URLs point at the session's running servers."""
+    assert embedded_stack.state is not None
+    urls = {name: server.url for name, server in embedded_stack.state.servers.items()}
+    return embedded_stack.settings.model_copy(
+        update={
+            "nats_url": urls["nats"],
+            "database_url": urls["postgres"],
+            "redis_url": urls["redis"],
+            "s3_url": urls["s3"],
+        }
+    )
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from types import FrameType
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -16,11 +17,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from acme.bootstrap import bootstrap
+from acme.errors import ServerError
 from acme.runtime import PrefixedLines, Runtime, Stack, load_stack
 from acme.settings import Settings, load_settings
 from acme.stack import EmbeddedStack, ServerHealth, stack_health
 from acme.stack.ports import claim_port
-from acme.stack.state import record_gateway
+from acme.stack.state import read_state, record_gateway
 
 
 @click.command()
@@ -88,6 +90,9 @@ async def _run_runtime(
         settings, functions, output=PrefixedLines(sys.stdout), inherited_env=os.environ
     )
     async with runtime:
+        if settings.bucket_events_transport == "seaweedfs":
+            # Ready means notifications are received: SeaweedFS drops what it cannot post.
+            await _wait_listening(settings.host, _webhook_port(settings), settings.startup_timeout)
         routes = "web app, /function/<name>/, /healthz, /metrics"
         record_gateway(settings.home.resolve(), runtime.url)
         console.print(f"[bold green]gateway[/] {escape(runtime.url)}/  ({escape(routes)})")
@@ -95,6 +100,28 @@ async def _run_runtime(
         console.print(f"home: {settings.home.resolve()}  ·  Ctrl-C to stop")
         await stop.wait()
         console.print("stopping router, gateway and functions…")
+
+
+def _webhook_port(settings: Settings) -> int:
+    state = read_state(settings.home.resolve())
+    if settings.webhook_port or state is None:
+        return settings.webhook_port
+    return urlsplit(state.webhook_url).port or 0
+
+
+async def _wait_listening(host: str, port: int, limit: float) -> None:
+    """Return once something accepts connections on ``port`` (the bucket-events adapter)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline:
+        try:
+            _reader, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+    raise ServerError("bucket-events", f"not listening on port {port} after {limit:.0f}s")
 
 
 @click.command()

@@ -175,7 +175,16 @@ class Runtime:
         self.settings = settings
         self.stack = stack
         self.skipped = stack.missing()
-        self.deployed = [name for name in stack.functions if name not in self.skipped]
+        chosen = settings.function_names
+        if chosen is not None and (unknown := chosen - set(stack.functions)):
+            raise ConfigError(
+                "ACME_FUNCTIONS", f"not in {stack.path}: {', '.join(sorted(unknown))}"
+            )
+        self.deployed = [
+            name
+            for name in stack.functions
+            if name not in self.skipped and (chosen is None or name in chosen)
+        ]
         self.metrics = RuntimeMetrics()
         launches: list[ProcessLaunch] = [
             *function_launches(stack, settings, inherited=inherited_env, names=self.deployed)

@@ -60,8 +60,41 @@ def error_field(exc: EventError) -> str:
     return str(exc).split(":", 1)[0]
 
 
+class WatchedBuckets:
+    """The bus the transports publish through, passing on only events of watched buckets.
+
+    S3 and MinIO send notifications only for buckets configured to send them; SeaweedFS's
+    filer webhook reports every bucket, archive and results included. Only dicom-inbox
+    starts the workflow, so only its events are published.
+    """
+
+    def __init__(self, bus: Bus, buckets: frozenset[str]) -> None:
+        self._bus = bus
+        self._buckets = buckets
+
+    def publish(self, event: CloudEvent) -> None:
+        data = event.get_data()
+        bucket = data.get("bucket") if isinstance(data, dict) else None
+        if bucket in self._buckets:
+            self._bus.publish(event)
+
+    def close(self) -> None:
+        self._bus.close()
+
+
+class NoNotifications:
+    """Transport ``none``: bucket notifications are off; dicom-ingest's inbox sweep on
+    ``tick`` is then the only way objects are found (after ``ACME_INBOX_GRACE_SECONDS``)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+
+
 def make_source(settings: Settings, bus: Bus) -> NotificationSource:
     """The transport ``settings.bucket_events_transport`` names."""
+    if settings.bucket_events_transport == "none":
+        return NoNotifications()
+    bus = WatchedBuckets(bus, frozenset({settings.buckets.inbox}))
     if settings.bucket_events_transport == "minio":
         from acme.runtime.notify_minio import MinioNatsSource
 

@@ -36,11 +36,13 @@ NOTIFICATION_TOML = """\
 [notification.webhook]
 enabled = true
 endpoint = "{endpoint}"
+# Short retries: a notification that cannot be delivered soon is found by the inbox sweep,
+# while long back-offs would hold up the notifications queued behind it.
 timeout_seconds = 10
-max_retries = 5
+max_retries = 2
 backoff_seconds = 1
-max_backoff_seconds = 10
-workers = 4
+max_backoff_seconds = 2
+workers = 8
 buffer_size = 10000
 event_types = ["create", "update", "rename"]
 path_prefixes = ["/buckets/"]
