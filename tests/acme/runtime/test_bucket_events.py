@@ -92,6 +92,7 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
         ACME_HOME=str(settings.home),
         ACME_NATS_URL=settings.nats_url or "",
         ACME_STREAM=settings.stream,
+        ACME_BUCKET_PREFIX=settings.bucket_prefix,
         ACME_SUBJECT_PREFIX=settings.subject_prefix,
         ACME_LOG_FORMAT="json",
         **extra,
