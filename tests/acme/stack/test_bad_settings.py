@@ -90,7 +90,7 @@ def test_malformed_setting_names_it(tmp_path: Path) -> None:
 def test_second_up_on_the_same_home_is_refused(
     tmp_path: Path, external: dict[str, str], acme_up: list[subprocess.Popen[str]]
 ) -> None:
-    env = clean_env(ACME_HOME=str(tmp_path / "home"), **external)
+    env = clean_env(ACME_HOME=str(tmp_path / "home"), ACME_GATEWAY_PORT="0", **external)
     first = start_up(acme_up, env)
     wait_for_state(tmp_path / "home", first)
     line = _error_line(run_acme("up", env=env))
