@@ -19,8 +19,8 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 import flask
 import functions_framework
@@ -37,6 +37,8 @@ from acme.events.models import EventData
 from acme.log import bind_trace, configure_logging, get_logger
 from acme.settings import Settings, load_settings
 from acme.storage import ObjectStore, S3ObjectStore, make_s3_client
+
+T = TypeVar("T")
 
 
 class Rejected(AcmeError):
@@ -69,6 +71,25 @@ class Event:
         )
 
 
+class Resources:
+    """What a function process builds once and keeps (loaded models, parsed rules).
+
+    ``get(Kind)`` returns this process's one ``Kind()``, built on first use; concurrent
+    requests share it. Nothing here may hold data of one request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[type[Any], Any] = {}
+
+    def get(self, kind: type[T]) -> T:
+        with self._lock:
+            if kind not in self._items:
+                self._items[kind] = kind()
+            item: T = self._items[kind]
+            return item
+
+
 @dataclass(frozen=True)
 class Context:
     """The clients of one function process, built once from one :class:`Settings`."""
@@ -80,6 +101,7 @@ class Context:
     bus: Bus
     redis: redis.Redis
     log: structlog.stdlib.BoundLogger
+    resources: Resources = field(default_factory=Resources)
 
     @property
     def source(self) -> str:

@@ -6,9 +6,11 @@ import sys
 
 import click
 
+from acme.cli.bench_commands import bench
 from acme.cli.data_commands import samples, send
 from acme.cli.demo_commands import demo
 from acme.cli.dlq_commands import dlq
+from acme.cli.model_commands import models
 from acme.cli.stack_commands import status, up
 from acme.errors import AcmeError
 
@@ -28,6 +30,8 @@ cli.add_command(samples)
 cli.add_command(send)
 cli.add_command(demo)
 cli.add_command(dlq)
+cli.add_command(models)
+cli.add_command(bench)
 
 
 def main() -> None:

@@ -61,10 +61,11 @@ def up() -> None:
         console.print(_health_table(stack_health(settings)))
         with console.status("creating buckets, stream and schema…"):
             prepared = bootstrap(running)
-        if prepared.buckets_created or prepared.migrations_applied:
+        if prepared.buckets_created or prepared.migrations_applied or prepared.models_registered:
             console.print(
                 f"bootstrap: buckets created {prepared.buckets_created or 'none'}, "
-                f"migrations applied {prepared.migrations_applied or 'none'}"
+                f"migrations applied {prepared.migrations_applied or 'none'}, "
+                f"models registered {prepared.models_registered or 'none'}"
             )
         if not stopping.is_set():
             asyncio.run(_run_runtime(running, functions, console, stopping))

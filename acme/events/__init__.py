@@ -22,6 +22,7 @@ from acme.events.cloudevents import (
     to_structured_http,
     traceparent_of,
 )
+from acme.events.ids import fact_id
 from acme.events.models import (
     EVENT_MODELS,
     AccessRecorded,
@@ -87,6 +88,7 @@ __all__ = [
     "canonical_archive_key",
     "data_as",
     "event_data",
+    "fact_id",
     "from_minio",
     "from_s3_records",
     "from_seaweedfs_webhook",

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dicom_ingest.ids import fact_id
 from dicom_ingest.routing import RoutingConfig
 from psycopg.rows import dict_row
 
 from acme.db import StudyState, transition_study
-from acme.events import EventType, SeriesCompleted, new_event
+from acme.events import EventType, SeriesCompleted, fact_id, new_event
 from acme.function import Context
 
 _CANDIDATES = """

@@ -13,12 +13,11 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from dicom_ingest.ids import fact_id
 from dicom_ingest.index import upsert_instance
 from dicom_ingest.inspect import Header, Invalid, inspect
 from dicom_ingest.quarantine import Rejection, quarantine
 
-from acme.events import EventType, InstanceStored, canonical_archive_key, new_event
+from acme.events import EventType, InstanceStored, canonical_archive_key, fact_id, new_event
 from acme.function import Context, Rejected
 from acme.storage import ObjectInfo, ObjectNotFoundError
 

@@ -13,9 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dicom_ingest.ids import fact_id
-
-from acme.events import EventType, InstanceRejected, new_event
+from acme.events import EventType, InstanceRejected, fact_id, new_event
 from acme.function import Context
 from acme.storage import ObjectInfo
 

@@ -1,0 +1,233 @@
+"""``acme bench cxr``: the CXR scoring path against a bare onnxruntime loop, same model, same box.
+
+For each model (the shipped ``cxr-synthetic`` and a DenseNet-121-shaped graph with random
+weights), one image per request, sequentially:
+
+- **function path**: what infer-cxr does with a fetched instance: parse the DICOM bytes,
+  decode, Modality LUT, VOI window, MONOCHROME1 inversion, resize and normalise per the card,
+  score through the :class:`~acme.models.Predictor` (its batcher), per-label series scores.
+  Object storage, PostgreSQL, events and heatmaps are left out: they are I/O, not inference.
+- **bare onnxruntime**: ``session.run`` on an already preprocessed tensor, same providers and
+  threads.
+
+Reports images/second, latency p50/p95 and the throughput ratio (function / bare) in JSON,
+and a bar chart PNG when matplotlib is installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from pydicom import dcmwrite
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+from acme.imaging import display_frames, read_dataset, to_model_input
+from acme.models import (
+    ModelCard,
+    Predictor,
+    RegisteredModel,
+    available_providers,
+    build_densenet121,
+    bundled_folders,
+    densenet121_card,
+    open_session,
+    series_scores,
+)
+from acme.models._session import Device
+from acme.samples import render_cxr
+from acme.samples.cxr import BITS_STORED, Photometric, stored_values
+
+
+@dataclass(frozen=True)
+class Stats:
+    images: int
+    seconds: float
+    images_per_second: float
+    p50_ms: float
+    p95_ms: float
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    model: str
+    input_shape: list[int | str]
+    provider: str
+    device: str
+    function_path: Stats
+    bare_onnxruntime: Stats
+    throughput_ratio: float
+    """function_path.images_per_second / bare_onnxruntime.images_per_second"""
+
+
+def radiographs(count: int = 4, size: int = 1024) -> list[bytes]:
+    """``count`` synthetic 12-bit chest radiographs as uncompressed DICOM, half MONOCHROME1."""
+    out = []
+    for index in range(count):
+        finding = ("normal", "opacity", "effusion")[index % 3]
+        image = render_cxr(finding, rng=np.random.default_rng([7, index]), size=size)
+        photometric: Photometric = "MONOCHROME1" if index % 2 else "MONOCHROME2"
+        ds = Dataset()
+        ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, generate_uid()
+        ds.Modality, ds.SamplesPerPixel, ds.PhotometricInterpretation = "DX", 1, photometric
+        ds.Rows = ds.Columns = size
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, BITS_STORED, BITS_STORED - 1
+        ds.PixelRepresentation, ds.WindowCenter, ds.WindowWidth = 0, 2048, 4096
+        ds.PixelData = stored_values(image.pixels, photometric).tobytes()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        buffer = BytesIO()
+        dcmwrite(buffer, ds, enforce_file_format=True)
+        out.append(buffer.getvalue())
+    return out
+
+
+def _measure(step: Callable[[int], object], iterations: int, warmup: int) -> Stats:
+    for index in range(warmup):
+        step(index)
+    latencies = []
+    started = time.perf_counter()
+    for index in range(iterations):
+        mark = time.perf_counter()
+        step(index)
+        latencies.append((time.perf_counter() - mark) * 1000.0)
+    seconds = time.perf_counter() - started
+    return Stats(
+        images=iterations,
+        seconds=round(seconds, 3),
+        images_per_second=round(iterations / seconds, 2),
+        p50_ms=round(float(np.percentile(latencies, 50)), 2),
+        p95_ms=round(float(np.percentile(latencies, 95)), 2),
+    )
+
+
+def bench_model(
+    card: ModelCard,
+    onnx: bytes,
+    images: list[bytes],
+    *,
+    iterations: int,
+    warmup: int,
+    device: Device = "auto",
+    threads: int = 0,
+) -> ModelResult:
+    """Both loops for one model (see the module docstring)."""
+    predictor = Predictor.load(RegisteredModel(card, onnx), device=device, threads=threads)
+    channels, height, width = predictor.input_shape
+    prep = card.preprocessing
+
+    def function_path(index: int) -> object:
+        frames = display_frames(read_dataset(images[index % len(images)]), voi=prep.voi)
+        tensor = to_model_input(
+            frames[0].pixels, prep, channels=channels, height=height, width=width
+        )
+        return series_scores(card, predictor.predict(tensor[None]))
+
+    session = open_session(onnx, device=device, threads=threads)
+    frames = [display_frames(read_dataset(data), voi=prep.voi)[0] for data in images]
+    tensors = [
+        to_model_input(f.pixels, prep, channels=channels, height=height, width=width)[None]
+        for f in frames
+    ]
+
+    def bare(index: int) -> object:
+        return session.run([card.output.name], {card.input.name: tensors[index % len(tensors)]})
+
+    fn_stats = _measure(function_path, iterations, warmup)
+    bare_stats = _measure(bare, iterations, warmup)
+    return ModelResult(
+        model=card.ref,
+        input_shape=list(card.input.shape),
+        provider=predictor.provider,
+        device=predictor.device,
+        function_path=fn_stats,
+        bare_onnxruntime=bare_stats,
+        throughput_ratio=round(fn_stats.images_per_second / bare_stats.images_per_second, 3),
+    )
+
+
+def run_bench(
+    models_dir: Path,
+    out_dir: Path,
+    *,
+    iterations: int = 40,
+    warmup: int = 3,
+    device: Device = "auto",
+    threads: int = 0,
+) -> Path:
+    """Benchmark the shipped CXR models and the DenseNet-121-shaped one; the JSON's path."""
+    images = radiographs()
+    candidates: list[tuple[ModelCard, bytes]] = []
+    for folder in bundled_folders(models_dir):
+        card = ModelCard.from_json((folder / "model.json").read_bytes())
+        if card.pipeline == "cxr":
+            candidates.append((card, (folder / "model.onnx").read_bytes()))
+    densenet = build_densenet121()
+    candidates.append((densenet121_card(densenet), densenet))
+    results = [
+        bench_model(card, onnx, images, iterations=iterations, warmup=warmup, device=device,
+                    threads=threads)
+        for card, onnx in candidates
+    ]  # fmt: skip
+    report = {
+        "generated_at": datetime.now(UTC).isoformat(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "onnxruntime": ort.__version__,
+            "providers_available": available_providers(),
+        },
+        "method": (
+            "one 1024x1024 12-bit uncompressed DICOM radiograph per request, sequential; "
+            "function path = parse + decode + Modality LUT + window + MONOCHROME1 + resize + "
+            "normalise + Predictor (batcher) + series scores; bare = session.run on a "
+            "preprocessed tensor; storage, database, events and heatmaps excluded"
+        ),
+        "iterations": iterations,
+        "results": [asdict(result) for result in results],
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "cxr.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    chart = write_chart(results, out_dir / "cxr.png")
+    if chart is not None:
+        report["chart"] = str(chart.name)
+        path.write_text(json.dumps(report, indent=2) + "\n")
+    return path
+
+
+def write_chart(results: list[ModelResult], path: Path) -> Path | None:
+    """A bar chart of images/second per model and loop; None when matplotlib is missing."""
+    try:
+        matplotlib = importlib.import_module("matplotlib")
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    pyplot = importlib.import_module("matplotlib.pyplot")
+    figure, axes = pyplot.subplots(figsize=(7, 4))
+    x = np.arange(len(results))
+    function = [r.function_path.images_per_second for r in results]
+    bare = [r.bare_onnxruntime.images_per_second for r in results]
+    axes.bar(x - 0.2, function, 0.4, label="function path")
+    axes.bar(x + 0.2, bare, 0.4, label="bare onnxruntime")
+    axes.set_xticks(x, [f"{r.model}\n({r.provider})" for r in results])
+    axes.set_ylabel("images / second")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    pyplot.close(figure)
+    return path

@@ -1,0 +1,62 @@
+"""``acme bench cxr``: measure the CXR scoring path against a bare onnxruntime loop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import click
+
+from acme.bench import run_bench
+from acme.settings import load_settings
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks; results go to bench-results/ as JSON (and PNG charts with matplotlib)."""
+
+
+@bench.command()
+@click.option("--iterations", default=40, show_default=True, help="Timed images per loop.")
+@click.option("--warmup", default=3, show_default=True, help="Untimed images per loop first.")
+@click.option(
+    "--out",
+    default=Path("bench-results"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for cxr.json (and cxr.png).",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cuda", "cpu"]),
+    default=None,
+    help="Execution provider choice; default: ACME_INFERENCE_DEVICE.",
+)
+def cxr(
+    iterations: int, warmup: int, out: Path, device: Literal["auto", "cuda", "cpu"] | None
+) -> None:
+    """Images/second and latency p50/p95 of infer-cxr's scoring path vs bare onnxruntime,
+    for the shipped CXR model(s) and a DenseNet-121-shaped one."""
+    if iterations < 1 or warmup < 0:
+        raise click.BadParameter("expected --iterations >= 1 and --warmup >= 0")
+    settings = load_settings()
+    path = run_bench(
+        settings.models_dir,
+        out,
+        iterations=iterations,
+        warmup=warmup,
+        device=device or settings.inference_device,
+        threads=settings.inference_threads,
+    )
+    report = json.loads(path.read_text())
+    for result in report["results"]:
+        fn, bare = result["function_path"], result["bare_onnxruntime"]
+        click.echo(
+            f"{result['model']} on {result['provider']}: function path "
+            f"{fn['images_per_second']:.1f} img/s (p50 {fn['p50_ms']:.1f} ms, p95 "
+            f"{fn['p95_ms']:.1f} ms); bare onnxruntime {bare['images_per_second']:.1f} img/s "
+            f"(p50 {bare['p50_ms']:.1f} ms); ratio {result['throughput_ratio']:.2f}"
+        )
+    chart = f" and {out / report['chart']}" if report.get("chart") else " (no matplotlib: no chart)"
+    click.echo(f"wrote {path}{chart}")

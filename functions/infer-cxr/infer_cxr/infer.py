@@ -1,0 +1,273 @@
+"""Score one completed chest X-ray series: the business step of infer-cxr.
+
+1. Hold the (series, model) lock; load the model once per process (:class:`ModelCache`).
+2. Claim the run: a redelivered event finds its run done and changes nothing.
+3. Fetch and decode the series, preprocess as the card says, score all images in one batch.
+4. Per positive label, an occlusion heatmap of the image that scored highest.
+5. In one transaction: the run and its findings, the study's state, the event.
+
+Permanent failures (no usable image, nothing decodes, no model) end the run ``failed`` with
+an ``inference.failed`` reason code; anything else raises, and the router retries.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import numpy as np
+from infer_cxr.emit import completed_event, failed_event
+from infer_cxr.heatmaps import heatmap_key, occlusion_maps, overlay_png
+from infer_cxr.runs import (
+    Claim,
+    CompletedRun,
+    FindingRow,
+    claim_run,
+    complete_run,
+    fail_run,
+    indexed_study,
+    series_lock,
+    settle_study,
+)
+from infer_cxr.series import SeriesPixels, Unusable, load_series
+from numpy.typing import NDArray
+
+from acme.events import Finding, Heatmap, SeriesCompleted, Timings
+from acme.events.values import InferenceFailure
+from acme.function import Context, Event, Rejected
+from acme.imaging import to_model_input
+from acme.models import (
+    LabelScore,
+    ModelCache,
+    ModelCard,
+    ModelError,
+    ModelRegistry,
+    Predictor,
+    RuntimeOptions,
+)
+from acme.models import series_scores as score_labels
+
+Batch = NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call did: ``completed``, ``failed``, or ``unchanged`` (already done)."""
+
+    status: Literal["completed", "failed", "unchanged"]
+    run_id: uuid.UUID
+
+
+@dataclass
+class _Clock:
+    started: float
+    queue_ms: float
+    load_ms: float = 0.0
+    preprocess_ms: float = 0.0
+    inference_ms: float = 0.0
+    postprocess_ms: float = 0.0
+
+    def timings(self) -> Timings:
+        return Timings(
+            queue_ms=round(self.queue_ms, 3),
+            load_ms=round(self.load_ms, 3),
+            preprocess_ms=round(self.preprocess_ms, 3),
+            inference_ms=round(self.inference_ms, 3),
+            postprocess_ms=round(self.postprocess_ms, 3),
+            total_ms=round((time.perf_counter() - self.started) * 1000.0, 3),
+        )
+
+
+def _queue_ms(event: Event) -> float:
+    sent = event.raw.get("time")
+    if not sent:
+        return 0.0
+    try:
+        when = datetime.fromisoformat(str(sent))
+    except ValueError:
+        return 0.0
+    return max(0.0, (datetime.now(UTC) - when).total_seconds() * 1000.0)
+
+
+def infer_series(
+    ctx: Context, models: ModelCache, series: SeriesCompleted, event: Event
+) -> Outcome:
+    """Score ``series`` with the configured CXR model (see the module docstring)."""
+    clock = _Clock(started=time.perf_counter(), queue_ms=_queue_ms(event))
+    if series.pipeline != "cxr":
+        raise Rejected(f"infer-cxr scores pipeline=cxr series, not pipeline={series.pipeline}")
+    study = indexed_study(ctx.db, series.series_uid)
+    if study != series.study_uid:
+        raise Rejected(
+            f"series {series.series_uid} is not indexed under study {series.study_uid}"
+            + (f" (it is under {study})" if study else "")
+        )
+    settings = ctx.settings
+    with series_lock(ctx.db, series.series_uid, settings.cxr_model):
+        registry = ModelRegistry.of(ctx.store, settings)
+        try:
+            options = RuntimeOptions.of(settings)
+            loaded = models.get(registry, settings.cxr_model, settings.cxr_model_version, options)
+        except ModelError as exc:
+            version = settings.cxr_model_version or "latest"
+            claim = claim_run(ctx.db, series, settings.cxr_model, version)
+            if not claim.fresh:
+                return Outcome("unchanged", claim.run_id)
+            _fail(ctx, series, event, claim, None, "model-unavailable", str(exc), [])
+            return Outcome("failed", claim.run_id)
+        clock.load_ms = loaded.load_ms
+        predictor = loaded.predictor
+        claim = claim_run(ctx.db, series, predictor.card.name, predictor.card.version)
+        if not claim.fresh:
+            ctx.log.info("series already scored; nothing to do", run_id=str(claim.run_id))
+            return Outcome("unchanged", claim.run_id)
+        mark = time.perf_counter()
+        try:
+            pixels = load_series(
+                ctx, series.series_uid, predictor.card.preprocessing,
+                max_images=settings.cxr_max_images,
+            )  # fmt: skip
+        except Unusable as exc:
+            _fail(ctx, series, event, claim, predictor.card, exc.reason, exc.detail, exc.skipped)
+            return Outcome("failed", claim.run_id)
+        clock.preprocess_ms = _ms_since(mark)
+        _score(ctx, predictor, series, event, claim, pixels, clock)
+        return Outcome("completed", claim.run_id)
+
+
+def _score(
+    ctx: Context,
+    predictor: Predictor,
+    series: SeriesCompleted,
+    event: Event,
+    claim: Claim,
+    pixels: SeriesPixels,
+    clock: _Clock,
+) -> None:
+    card = predictor.card
+    channels, height, width = predictor.input_shape
+    mark = time.perf_counter()
+    tensors = np.stack(
+        [
+            to_model_input(item.image.pixels, card.preprocessing, channels=channels,
+                           height=height, width=width)
+            for item in pixels.images
+        ]
+    )  # fmt: skip
+    clock.preprocess_ms += _ms_since(mark)
+    mark = time.perf_counter()
+    scores = predictor.predict(tensors)
+    clock.inference_ms = _ms_since(mark)
+    mark = time.perf_counter()
+    labels = score_labels(card, scores)
+    heatmaps = _heatmaps(ctx, predictor, series, claim, pixels, tensors, scores, labels)
+    clock.postprocess_ms = _ms_since(mark)
+    timings = clock.timings()
+    run = CompletedRun(
+        run_id=claim.run_id,
+        provider=predictor.provider,
+        device=predictor.device,
+        model_sha256=card.sha256,
+        not_for_diagnosis=not card.diagnostic_use,
+        timings=timings.model_dump(),
+        images_used=len(pixels.images),
+        images_skipped=pixels.skipped,
+        findings=[
+            FindingRow(label=s.label, probability=s.probability, threshold=s.threshold,
+                       positive=s.positive, sop_uid=pixels.images[s.image].sop_uid,
+                       heatmap_key=heatmaps.get(s.label))
+            for s in labels
+        ],
+    )  # fmt: skip
+    cloudevent = completed_event(
+        source=ctx.source,
+        series=series,
+        run_id=claim.run_id,
+        card=card,
+        device=predictor.device,
+        provider=predictor.provider,
+        findings=[
+            Finding(label=s.label, probability=s.probability, threshold=s.threshold,
+                    positive=s.positive)
+            for s in labels
+        ],
+        heatmaps=[Heatmap(label=label, key=key) for label, key in heatmaps.items()],
+        timings=timings,
+        results_bucket=ctx.settings.buckets.results,
+        traceparent=event.traceparent,
+    )  # fmt: skip
+    with ctx.db.connection() as conn, conn.transaction():
+        complete_run(conn, run)
+        state = settle_study(conn, series.study_uid)
+        ctx.bus.publish(cloudevent)
+    ctx.log.info(
+        "series scored",
+        run_id=str(claim.run_id),
+        model=card.ref,
+        provider=predictor.provider,
+        positive=[s.label for s in labels if s.positive],
+        study_state=state,
+        total_ms=timings.total_ms,
+    )
+
+
+def _ms_since(mark: float) -> float:
+    return (time.perf_counter() - mark) * 1000.0
+
+
+def _heatmaps(
+    ctx: Context,
+    predictor: Predictor,
+    series: SeriesCompleted,
+    claim: Claim,
+    pixels: SeriesPixels,
+    tensors: Batch,
+    scores: Batch,
+    labels: list[LabelScore],
+) -> dict[str, str]:
+    """Store an overlay per positive label, from the image that scored it; label -> key."""
+    grid = ctx.settings.cxr_heatmap_grid
+    positive = [score for score in labels if score.positive]
+    if grid == 0 or not positive:
+        return {}
+    keys: dict[str, str] = {}
+    names = predictor.card.label_names
+    for index in sorted({score.image for score in positive}):
+        maps = occlusion_maps(predictor, tensors[index], scores[index], grid)
+        for score in (s for s in positive if s.image == index):
+            key = heatmap_key(series.study_uid, series.series_uid, str(claim.run_id), score.label)
+            heat = maps[names.index(score.label)]
+            png = overlay_png(predictor, pixels.images[index].image, heat)
+            ctx.store.put(ctx.settings.buckets.results, key, png, content_type="image/png")
+            keys[score.label] = key
+    return keys
+
+
+def _fail(
+    ctx: Context,
+    series: SeriesCompleted,
+    event: Event,
+    claim: Claim,
+    card: ModelCard | None,
+    reason: InferenceFailure,
+    detail: str,
+    skipped: list[dict[str, str]],
+) -> None:
+    cloudevent = failed_event(
+        source=ctx.source,
+        series=series,
+        run_id=claim.run_id,
+        card=card,
+        reason=reason,
+        detail=detail,
+        attempts=claim.attempts,
+        traceparent=event.traceparent,
+    )
+    with ctx.db.connection() as conn, conn.transaction():
+        fail_run(conn, claim.run_id, reason, detail, skipped=skipped)
+        state = settle_study(conn, series.study_uid)
+        ctx.bus.publish(cloudevent)
+    ctx.log.warning("series not scored", run_id=str(claim.run_id), reason=reason, study_state=state)
