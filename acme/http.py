@@ -132,7 +132,7 @@ class HttpApi:
                     body,
                     response,
                     media_types,
-                )  # fmt: skip
+                )
             )
             return handler
 

@@ -27,7 +27,7 @@ class Unauthenticated(AcmeError):
 
 
 class AccessPolicy(Protocol):
-    """Authentication (bearer token → principal) and authorisation (principal × permission)."""
+    """Authentication (bearer token → principal) and authorisation (principal and permission)."""
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal of an ``Authorization`` header; :class:`Unauthenticated` otherwise."""
