@@ -38,6 +38,7 @@ def test_public_names_are_pinned() -> None:
         "AccessRecorded",
         "EventData",
         "EventType",
+        "fact_id",
         "Finding",
         "Heatmap",
         "InferenceCompleted",

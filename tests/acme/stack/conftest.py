@@ -16,4 +16,9 @@ def acme_up() -> Iterator[list[subprocess.Popen[str]]]:
     for proc in started:
         if proc.poll() is None:
             proc.terminate()
-            proc.wait(30)
+            try:
+                proc.wait(90)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # its servers die with it (PR_SET_PDEATHSIG)
+                proc.wait()
+                raise
