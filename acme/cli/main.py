@@ -12,6 +12,7 @@ from acme.cli.demo_commands import demo
 from acme.cli.dlq_commands import dlq
 from acme.cli.model_commands import models
 from acme.cli.stack_commands import status, up
+from acme.cli.study_commands import wait
 from acme.errors import AcmeError
 
 
@@ -32,6 +33,7 @@ cli.add_command(demo)
 cli.add_command(dlq)
 cli.add_command(models)
 cli.add_command(bench)
+cli.add_command(wait)
 
 
 def main() -> None:
