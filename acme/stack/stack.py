@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import IO
@@ -31,13 +32,25 @@ from acme.stack.servers.seaweedfs import webhook_url
 from acme.stack.state import ServerState, StackState, clear_state, write_state
 
 _POLL_SECONDS = 0.2
+_LAUNCH_ATTEMPTS = 3
+
+
+class _EarlyExit(ServerError):
+    """A server exited while starting (often: a port it was given was taken meanwhile)."""
 
 
 class EmbeddedStack:
     """Start, health-check and stop the platform's servers. Use as a context manager."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        servers: Callable[[str], list[EmbeddedServer]] | None = None,
+    ) -> None:
+        """``servers`` (tests) builds the server adapters from the webhook URL."""
         self.settings = settings
+        self._servers = servers
         self.home = settings.home.resolve()
         self._launches: dict[str, Launch] = {}
         self._lock: IO[str] | None = None
@@ -57,12 +70,7 @@ class EmbeddedStack:
             self.settings.host, self.settings.webhook_port, "ACME_WEBHOOK_PORT"
         )
         webhook = webhook_url(self.settings, webhook_port)
-        servers: list[EmbeddedServer] = [
-            NatsServer(),
-            PostgresServer(),
-            RedisServer(),
-            SeaweedfsServer(self.settings, webhook),
-        ]
+        servers = self._servers(webhook) if self._servers else self._default_servers(webhook)
         try:
             urls = self._start_all(servers)
         except BaseException:
@@ -102,6 +110,14 @@ class EmbeddedStack:
             self._lock.close()
             self._lock = None
 
+    def _default_servers(self, webhook: str) -> list[EmbeddedServer]:
+        return [
+            NatsServer(),
+            PostgresServer(),
+            RedisServer(),
+            SeaweedfsServer(self.settings, webhook),
+        ]
+
     def _prepare_home(self) -> None:
         try:
             self.home.mkdir(parents=True, exist_ok=True)
@@ -133,25 +149,44 @@ class EmbeddedStack:
         urls: dict[str, str] = {}
         for server in servers:
             configured: str | None = getattr(self.settings, server.url_field)
-            if configured is None:
-                port = claim_port(
-                    self.settings.host,
-                    getattr(self.settings, server.port_field),
-                    env_name(server.port_field),
-                )
-                launch = server.launch(self.settings, self.home / server.name, port)
-                self._launches[server.name] = launch
-                urls[server.name] = launch.url
-            else:
-                urls[server.name] = configured
-        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
-            futures = [pool.submit(self._wait_healthy, s, urls[s.name], timeout) for s in servers]
-            for future in futures:
-                future.result()
+            urls[server.name] = configured or self._launch(server)
+        pending = list(servers)
+        for attempt in range(1, _LAUNCH_ATTEMPTS + 1):
+            # Launch on this thread, wait on others: PR_SET_PDEATHSIG follows the thread
+            # that started a child, so children must not be started by short-lived threads.
+            with ThreadPoolExecutor(max_workers=len(pending)) as pool:
+                futures = {s.name: pool.submit(self._wait_healthy, s, urls[s.name], timeout)
+                           for s in pending}  # fmt: skip
+            exited = [s for s in pending if isinstance(futures[s.name].exception(), _EarlyExit)]
+            for server in pending:
+                error = futures[server.name].exception()
+                if error is not None and not isinstance(error, _EarlyExit):
+                    raise error
+            retryable = all(getattr(self.settings, s.port_field) == 0 for s in exited)
+            if exited and (attempt == _LAUNCH_ATTEMPTS or not retryable):
+                raise futures[exited[0].name].exception() or AssertionError("unreachable")
+            for server in exited:
+                # Most likely a free port was taken by another program before the server
+                # bound it: start it again on new ports.
+                self._launches.pop(server.name).process.stop()
+                urls[server.name] = self._launch(server)
+            pending = exited
+            if not pending:
+                break
         for server in servers:
             if server.name in self._launches:
                 server.ready(urls[server.name])
         return urls
+
+    def _launch(self, server: EmbeddedServer) -> str:
+        port = claim_port(
+            self.settings.host,
+            getattr(self.settings, server.port_field),
+            env_name(server.port_field),
+        )
+        launch = server.launch(self.settings, self.home / server.name, port)
+        self._launches[server.name] = launch
+        return launch.url
 
     def _wait_healthy(self, server: EmbeddedServer, url: str, timeout: float) -> None:
         launch = self._launches.get(server.name)
@@ -168,7 +203,7 @@ class EmbeddedStack:
         while time.monotonic() < deadline:
             code = launch.process.exit_code()
             if code is not None:
-                raise ServerError(
+                raise _EarlyExit(
                     server.name,
                     f"exited with code {code} during start; log {launch.process.log_path}:\n"
                     + launch.process.log_tail(),

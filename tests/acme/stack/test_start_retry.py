@@ -1,0 +1,74 @@
+"""A server that exits while starting on a port chosen for it is started again on new ports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from acme.errors import ServerError
+from acme.settings import Settings, load_settings
+from acme.stack import EmbeddedStack
+from acme.stack.health import ProbeFailure
+from acme.stack.process import ManagedProcess
+from acme.stack.servers import Launch
+
+
+class FlakyServer:
+    """Exits at once on its first ``failures`` launches, then runs (a sleeping process)."""
+
+    name = "redis"
+    url_field = "redis_url"
+    port_field = "redis_port"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.launches: list[int] = []
+        self.current: ManagedProcess | None = None
+
+    def launch(self, settings: Settings, datadir: Path, port: int) -> Launch:
+        self.launches.append(port)
+        failing = len(self.launches) <= self.failures
+        code = "raise SystemExit(1)" if failing else "import time; time.sleep(60)"
+        self.current = ManagedProcess(
+            self.name, [sys.executable, "-c", code], log_path=datadir / "log"
+        )
+        self.current.start()
+        return Launch(self.current, f"redis://127.0.0.1:{port}/0")
+
+    def probe(self, url: str, timeout: float) -> None:
+        failing = len(self.launches) <= self.failures
+        if failing or self.current is None or self.current.exit_code() is not None:
+            raise ProbeFailure("unreachable", "not running")
+
+    def ready(self, url: str) -> None:
+        """Nothing to do."""
+
+
+def test_an_early_exit_is_retried_on_new_ports(tmp_path: Path) -> None:
+    flaky = FlakyServer(failures=2)
+    stack = EmbeddedStack(load_settings(home=tmp_path / "home"), servers=lambda _webhook: [flaky])
+    with stack:
+        assert len(flaky.launches) == 3 and len(set(flaky.launches)) == 3
+        assert flaky.current is not None and flaky.current.exit_code() is None
+
+
+def test_a_fixed_port_is_not_retried(tmp_path: Path) -> None:
+    flaky = FlakyServer(failures=1)
+    settings = load_settings(home=tmp_path / "home", redis_port=0)
+    settings = settings.model_copy(update={"redis_port": 45999})
+    stack = EmbeddedStack(settings, servers=lambda _webhook: [flaky])
+    with pytest.raises(ServerError, match="exited with code 1 during start"):
+        stack.start()
+    stack.stop()
+    assert flaky.launches == [45999]
+
+
+def test_it_gives_up_after_three_attempts(tmp_path: Path) -> None:
+    flaky = FlakyServer(failures=5)
+    stack = EmbeddedStack(load_settings(home=tmp_path / "home"), servers=lambda _webhook: [flaky])
+    with pytest.raises(ServerError, match="redis: exited with code 1"):
+        stack.start()
+    stack.stop()
+    assert len(flaky.launches) == 3
