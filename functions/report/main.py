@@ -1,0 +1,30 @@
+"""report: draft reports from AI results (events); clinicians read, sign and amend them (HTTP).
+
+Two entries of stack.yml share this folder: ``report-events`` (target ``handler``:
+``inference.completed`` / ``inference.failed``) and ``report`` (target ``api``, the routes
+of :mod:`report.api`).
+"""
+
+from __future__ import annotations
+
+from report.api import routes
+from report.draft import draft_report, record_failure
+
+from acme.events import InferenceCompleted, InferenceFailed
+from acme.function import Context, Event, Rejected, cloudevent_function
+from acme.http import http_function
+
+
+@cloudevent_function("report-events")
+def handler(ctx: Context, event: Event) -> None:
+    """Draft the study's report from its AI results, or record that inference failed."""
+    match event.data:
+        case InferenceCompleted() as completed:
+            draft_report(ctx, completed, event)
+        case InferenceFailed() as failed:
+            record_failure(ctx, failed)
+        case _:
+            raise Rejected(f"report drafts from inference.completed/failed, not {event.type}")
+
+
+api = http_function(routes)

@@ -1,0 +1,107 @@
+"""The DICOM SR: built by highdicom on the real film, valid per dciodvfy, read back equal."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from report.content import ReportContent, Signature
+from report.sr import SrFinding, build_sr, read_sr, sr_bytes, sr_uid
+
+MakeContent = Callable[..., ReportContent]
+
+
+def _dciodvfy(path: Path) -> list[str]:
+    """dciodvfy's errors about ``path`` (dicom3tools; its warnings are left out)."""
+    binary = shutil.which("dciodvfy") or str(Path(sys.executable).parent / "dciodvfy")
+    run = subprocess.run([binary, str(path)], capture_output=True, text=True, timeout=60)
+    lines = (run.stdout + run.stderr).splitlines()
+    assert any("ComprehensiveSR" in line for line in lines), lines  # it recognised the IOD
+    return [line for line in lines if "Error" in line]
+
+
+def _signed(make_content: MakeContent, version: int, status: str, **more: object) -> ReportContent:
+    signature = Signature(user="dr.who", role="radiologist", name="Who^Doctor",
+                          at=datetime(2024, 5, 7, 8, 0, tzinfo=UTC))  # fmt: skip
+    return make_content(version=version, status=status, signature=signature, **more)
+
+
+def test_the_sr_reads_back_as_it_was_built(make_content: MakeContent, film_header: Dataset) -> None:
+    content = make_content()
+    summary = read_sr(sr_bytes(build_sr(content, [film_header])))
+    assert summary.sop_uid == sr_uid(content)
+    assert (summary.study_uid, summary.patient_id) == (
+        film_header.StudyInstanceUID, film_header.PatientID,
+    )  # fmt: skip
+    assert (summary.preliminary, summary.verified) == (True, False)
+    assert summary.impression == content.impression
+    assert summary.findings == tuple(
+        SrFinding(label=f.label, code=f.code.code(), probability=f.probability,
+                  threshold=f.threshold, present=f.positive, source_sop_uid=f.sop_uid)
+        for f in content.findings
+    )  # fmt: skip
+
+
+def test_the_sr_copies_patient_and_study_and_references_the_source_image(
+    make_content: MakeContent, film_header: Dataset
+) -> None:
+    sr = dcmread(BytesIO(sr_bytes(build_sr(make_content(), [film_header]))))
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                    "StudyInstanceUID", "StudyDate", "StudyTime", "StudyID",
+                    "AccessionNumber", "ReferringPhysicianName"):  # fmt: skip
+        assert sr.get(keyword) == film_header.get(keyword), keyword
+    [study] = sr.CurrentRequestedProcedureEvidenceSequence
+    [series] = study.ReferencedSeriesSequence
+    [instance] = series.ReferencedSOPSequence
+    assert series.SeriesInstanceUID == film_header.SeriesInstanceUID
+    assert (instance.ReferencedSOPClassUID, instance.ReferencedSOPInstanceUID) == (
+        film_header.SOPClassUID, film_header.SOPInstanceUID,
+    )  # fmt: skip
+    assert sr.Modality == "SR" and "NOT FOR DIAGNOSTIC USE" in sr.SeriesDescription
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["preliminary", "amended"])
+def test_dciodvfy_finds_no_error(
+    make_content: MakeContent, film_header: Dataset, tmp_path: Path, signed: bool
+) -> None:
+    first = build_sr(make_content(), [film_header])
+    if signed:
+        final = build_sr(_signed(make_content, 2, "final"), [film_header], previous=[first])
+        content = _signed(make_content, 3, "amended", amendment_reason="typo",
+                          impression="Corrected: no opacity.")  # fmt: skip
+        sr = build_sr(content, [film_header], previous=[final])
+    else:
+        sr = first
+    path = tmp_path / "report.sr.dcm"
+    path.write_bytes(sr_bytes(sr))
+    assert _dciodvfy(path) == []
+    if signed:
+        summary = read_sr(path.read_bytes())
+        assert (summary.preliminary, summary.verified) == (False, True)
+        assert summary.predecessors == (final.SOPInstanceUID,)
+        assert summary.impression == "Corrected: no opacity."
+        assert dcmread(path).VerifyingObserverSequence[0].VerifyingObserverName == "Who^Doctor"
+
+
+def test_a_deidentified_source_without_its_method_still_gives_a_valid_sr(
+    make_content: MakeContent, film_header: Dataset, tmp_path: Path
+) -> None:
+    source = film_header.copy()
+    source.PatientIdentityRemoved = "YES"  # as the synthetic samples say, without the method
+    path = tmp_path / "report.sr.dcm"
+    path.write_bytes(sr_bytes(build_sr(make_content(), [source])))
+    assert _dciodvfy(path) == []
+    assert dcmread(path).DeidentificationMethod == "Not stated by the source images"
+
+
+def test_an_sr_needs_its_source_images(make_content: MakeContent) -> None:
+    with pytest.raises(ValueError, match="evidence is empty"):
+        build_sr(make_content(), [])
