@@ -123,6 +123,7 @@ def base_dataset(
     ds.PatientBirthDate = identity.patient.birth_date
     ds.PatientSex = identity.patient.sex
     ds.PatientIdentityRemoved = "YES"
+    ds.DeidentificationMethod = "Identity replaced with synthetic values; no real patient"
     ds.StudyInstanceUID = identity.study_uid
     ds.SeriesInstanceUID = identity.series_uid
     ds.StudyID = identity.study_id

@@ -66,6 +66,7 @@ def _relabel(ds: Dataset, identity: StudyIdentity, sop_uid: UID) -> None:
     ds.PatientBirthDate = identity.patient.birth_date
     ds.PatientSex = identity.patient.sex
     ds.PatientIdentityRemoved = "YES"
+    ds.DeidentificationMethod = "Identity replaced with synthetic values; no real patient"
     ds.StudyInstanceUID = identity.study_uid
     ds.SeriesInstanceUID = identity.series_uid
     ds.SOPInstanceUID = sop_uid
