@@ -198,6 +198,52 @@ class Settings(BaseSettings):
         description="How long a request waits for others to share its onnxruntime run.",
     )
 
+    auth_issuer: str = Field(
+        "acme-local",
+        min_length=1,
+        description=(
+            "Expected iss of bearer tokens: the OIDC issuer (Keycloak: https://<host>/realms/"
+            "<realm>); acme-local: the local key of acme up and acme token."
+        ),
+    )
+    auth_audience: str = Field(
+        "acme-imaging",
+        min_length=1,
+        description="Expected aud of bearer tokens (Keycloak: added by an audience mapper).",
+    )
+    auth_jwks_url: str | None = Field(
+        None,
+        description=(
+            "JWKS URL of the OIDC provider (Keycloak: <issuer>/protocol/openid-connect/certs);"
+            " cached, refetched on an unknown kid. Unset: ACME_AUTH_JWKS_FILE."
+        ),
+    )
+    auth_jwks_file: Path | None = Field(
+        None,
+        description=(
+            "JWKS file of the token signing keys; unset (and no URL): <home>/auth/jwks.json,"
+            " the public half of the local key acme up creates."
+        ),
+    )
+    auth_signing_key: Path | None = Field(
+        None,
+        description="Local private key acme token signs with; unset: <home>/auth/signing-key.json.",
+    )
+    auth_clock_skew: float = Field(
+        30.0, ge=0, le=300, description="Seconds of clock difference allowed for exp, nbf, iat."
+    )
+    auth_roles_claim: str = Field(
+        "roles",
+        pattern=r"^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$",
+        description="Dotted path of the token's roles (Keycloak realm roles: realm_access.roles).",
+    )
+    auth_jwks_max_age: float = Field(
+        300.0,
+        gt=0,
+        le=86400,
+        description="Seconds keys fetched from ACME_AUTH_JWKS_URL are used before refetching.",
+    )
+
     db_pool_min: int = Field(1, ge=0, description="Minimum PostgreSQL pool size.")
     db_pool_max: int = Field(10, ge=1, description="Maximum PostgreSQL pool size.")
     startup_timeout: float = Field(
@@ -231,6 +277,13 @@ class Settings(BaseSettings):
         tokens = value.split(".")
         if any(not token for token in tokens) or any(ch in value for ch in " \t\r\n*>"):
             raise ValueError("expected a literal NATS subject (dot-separated tokens, no * or >)")
+        return value
+
+    @field_validator("auth_jwks_url")
+    @classmethod
+    def _jwks_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("expected an http(s):// URL of a JSON Web Key Set")
         return value
 
     @property

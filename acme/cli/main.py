@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from acme.cli.audit_commands import audit
+from acme.cli.auth_commands import token
 from acme.cli.bench_commands import bench
 from acme.cli.data_commands import samples, send
 from acme.cli.demo_commands import demo
@@ -34,6 +36,8 @@ cli.add_command(dlq)
 cli.add_command(models)
 cli.add_command(bench)
 cli.add_command(wait)
+cli.add_command(token)
+cli.add_command(audit)
 
 
 def main() -> None:

@@ -16,7 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from acme.auth import ensure_local_key
 from acme.bootstrap import bootstrap
+from acme.cli.study_commands import show_study
 from acme.errors import ServerError
 from acme.runtime import PrefixedLines, Runtime, Stack, load_stack
 from acme.settings import Settings, load_settings
@@ -67,6 +69,9 @@ def up() -> None:
                 f"migrations applied {prepared.migrations_applied or 'none'}, "
                 f"models registered {prepared.models_registered or 'none'}"
             )
+        jwks = ensure_local_key(running)  # the local token issuer, unless a provider is set
+        if jwks is not None:
+            console.print(f"local token issuer: {escape(str(jwks))} (acme token --user U --role R)")
         if not stopping.is_set():
             asyncio.run(_run_runtime(running, functions, console, stopping))
     finally:
@@ -126,10 +131,14 @@ async def _wait_listening(host: str, port: int, limit: float) -> None:
 
 
 @click.command()
+@click.argument("study_uid", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(as_json: bool) -> None:
-    """Health and address of each server of the platform."""
+def status(study_uid: str | None, as_json: bool) -> None:
+    """Health and address of each server; with STUDY_UID, where that study is."""
     settings = load_settings()
+    if study_uid is not None:
+        show_study(settings, study_uid, as_json=as_json)
+        return
     health = stack_health(settings)
     if as_json:
         click.echo(json.dumps({"servers": [h.model_dump(mode="json") for h in health]}, indent=2))

@@ -23,6 +23,7 @@ from typing import TextIO
 import uvicorn
 from pydantic import SecretStr
 
+from acme.auth import served_jwks_file
 from acme.errors import ConfigError
 from acme.runtime.functions import (
     FunctionLaunch,
@@ -205,6 +206,7 @@ class Runtime:
             web_dir=settings.web_dir,
             servers=servers if servers is not None else self._probe_servers,
             function_timeout=settings.function_timeout,
+            jwks_file=served_jwks_file(settings),
         )
         triggers = router_triggers(stack, self.deployed)
         self.router = (

@@ -7,6 +7,8 @@
   ``{"error": ..., "function": ...}``.
 - ``/healthz``: JSON with every server's and every function's state (503 if a server is down).
 - ``/metrics``: the Prometheus text of the runtime's registry.
+- ``/.well-known/jwks.json``: the public keys of the local token issuer (``jwks_file``, see
+  :func:`acme.auth.served_jwks_file`); 404 when tokens come from a hospital provider.
 - anything else: the built web app (``ACME_WEB_DIR``); a browser asking for a page
   (``Accept: text/html``) that is not a file gets ``index.html`` (the SPA's own routing, e.g.
   ``/study/1.2.840...``); a 404 JSON error when the app is not built.
@@ -65,6 +67,7 @@ class Gateway:
         servers: ServerProbe,
         function_timeout: float,
         http: httpx.AsyncClient | None = None,
+        jwks_file: Path | None = None,
     ) -> None:
         self._functions = functions
         self._metrics = metrics
@@ -72,10 +75,12 @@ class Gateway:
         self._servers = servers
         self._timeout = httpx.Timeout(function_timeout, connect=5.0)
         self._http = http
+        self._jwks_file = jwks_file
         self.app = Starlette(
             routes=[
                 Route("/healthz", self._healthz, methods=["GET"]),
                 Route("/metrics", self._metrics_text, methods=["GET"]),
+                Route("/.well-known/jwks.json", self._jwks, methods=["GET"]),
                 Route("/function/{name}", self._proxy, methods=METHODS),
                 Route("/function/{name}/{path:path}", self._proxy, methods=METHODS),
                 Route("/{path:path}", self._static, methods=["GET", "HEAD"]),
@@ -108,6 +113,18 @@ class Gateway:
 
     async def _metrics_text(self, _request: Request) -> Response:
         return Response(self._metrics.render(), media_type=CONTENT_TYPE)
+
+    async def _jwks(self, _request: Request) -> Response:
+        if self._jwks_file is None:
+            message = "no local token issuer: keys come from ACME_AUTH_JWKS_URL or _FILE"
+            return JSONResponse({"error": message}, status_code=404)
+        try:
+            content = self._jwks_file.read_bytes()
+        except OSError as exc:
+            message = f"the local JWKS {self._jwks_file} cannot be read ({exc.strerror})"
+            return JSONResponse({"error": message}, status_code=503)
+        headers = {"Cache-Control": "public, max-age=300"}
+        return Response(content, media_type="application/jwk-set+json", headers=headers)
 
     async def _proxy(self, request: Request) -> Response:
         name = str(request.path_params["name"])

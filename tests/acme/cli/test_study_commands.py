@@ -61,3 +61,16 @@ def test_wait_stops_at_failure(settings: Settings, tmp_path: Path) -> None:
         "wait", STUDY, "--state", "reported", "--timeout", "5", env=_env(settings, tmp_path)
     )
     assert failed.returncode == 1 and "no-usable-images" in failed.stderr
+
+
+def test_status_of_a_study(settings: Settings, tmp_path: Path) -> None:
+    import json
+
+    env = _env(settings, tmp_path)
+    _study(settings, "complete")
+    shown = run_acme("status", STUDY, "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    summary = json.loads(shown.stdout)
+    assert summary["state"] == "complete" and summary["modalities"] == ["CR"]
+    unknown = run_acme("status", "1.2.3.4", env=env)
+    assert unknown.returncode == 1 and "no study 1.2.3.4" in unknown.stderr
