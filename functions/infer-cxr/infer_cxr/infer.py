@@ -7,7 +7,8 @@
 5. In one transaction: the run and its findings, the study's state, the event.
 
 Permanent failures (no usable image, nothing decodes, no model) end the run ``failed`` with
-an ``inference.failed`` reason code; anything else raises, and the router retries.
+an ``inference.failed`` reason code; anything else raises, and the router retries, until the
+run's ``ACME_INFERENCE_ATTEMPTS``-th delivery, which ends it ``failed`` (``runtime-error``).
 """
 
 from __future__ import annotations
@@ -130,11 +131,18 @@ def infer_series(
                 ctx, series.series_uid, predictor.card.preprocessing,
                 max_images=settings.cxr_max_images,
             )  # fmt: skip
+            clock.preprocess_ms = _ms_since(mark)
+            _score(ctx, predictor, series, event, claim, pixels, clock)
         except Unusable as exc:
             _fail(ctx, series, event, claim, predictor.card, exc.reason, exc.detail, exc.skipped)
             return Outcome("failed", claim.run_id)
-        clock.preprocess_ms = _ms_since(mark)
-        _score(ctx, predictor, series, event, claim, pixels, clock)
+        except Exception as exc:
+            if claim.attempts < settings.inference_attempts:
+                raise  # transient, as far as we know: the router retries with backoff
+            # Retries are spent: say so downstream instead of leaving only a dead letter.
+            detail = f"{type(exc).__name__} on each of {claim.attempts} attempts"
+            _fail(ctx, series, event, claim, predictor.card, "runtime-error", detail, [])
+            return Outcome("failed", claim.run_id)
         return Outcome("completed", claim.run_id)
 
 

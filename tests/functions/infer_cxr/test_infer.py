@@ -16,6 +16,7 @@ from pydicom.encaps import encapsulate
 from werkzeug.exceptions import BadRequest
 
 from acme.db import StudyState, transition_study
+from acme.errors import StorageError
 from acme.events import EventType, SeriesCompleted, new_event
 from acme.function import Context, Event
 from acme.imaging import PNG_SIGNATURE
@@ -213,3 +214,25 @@ def test_series_of_other_pipelines_are_refused_with_a_400(ctx: Context) -> None:
     cloudevent = new_event(EventType.SERIES_COMPLETED, data, source="/test")
     with pytest.raises(BadRequest, match="pipeline=cxr"):
         _load_main().handler.handle(ctx, cloudevent)
+
+
+def test_transient_failures_are_retried_then_reported_once_attempts_are_spent(
+    ctx: Context, cxr_samples: tuple[Path, SampleManifest]
+) -> None:
+    series_uid = _ingest(ctx, cxr_samples, "good/cxr/normal-dx.dcm")
+    series, event = _complete(ctx, series_uid)
+    [(key,)] = _rows(ctx, "SELECT archive_key FROM instances WHERE series_uid = %s", series_uid)
+    ctx.store.delete(ctx.settings.buckets.archive, key)  # the archive answers 404 every time
+    two = Context.open(ctx.name, ctx.settings.model_copy(update={"inference_attempts": 2}))
+    try:
+        with pytest.raises(StorageError):
+            infer_series(two, ModelCache(), series, event)  # attempt 1: the router will retry
+        assert published(ctx.settings, EventType.INFERENCE_FAILED) == []
+        last = infer_series(two, ModelCache(), series, event)  # attempt 2 of 2
+    finally:
+        two.close()
+    assert last.status == "failed"
+    [failed] = published(ctx.settings, EventType.INFERENCE_FAILED)
+    assert failed.data["reason_code"] == "runtime-error" and failed.data["attempts"] == 2
+    assert "ObjectNotFoundError" in failed.data["detail"]
+    assert _state(ctx, series.study_uid)[0] == "failed"
