@@ -22,7 +22,7 @@ def demo(timeout: float) -> None:
     Exits 0 only when every good study reached its final automated state and every bad
     file was quarantined with its expected reason.
     """
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = Console(width=None if sys.stdout.isatty() else 220)
     result = run_demo(
         load_settings(), inherited_env=dict(os.environ), console=console, timeout=timeout
     )
