@@ -32,7 +32,7 @@ from acme.bus import Bus, make_bus
 from acme.cache import make_redis
 from acme.db import Pool, apply_migrations, make_pool
 from acme.errors import AcmeError, EventError
-from acme.events import event_data, parse_http, traceparent_of
+from acme.events import event_data, new_event, parse_http, traceparent_of
 from acme.events.models import EventData
 from acme.log import bind_trace, configure_logging, get_logger
 from acme.settings import Settings, load_settings
@@ -107,6 +107,21 @@ class Context:
     def source(self) -> str:
         """The CloudEvent ``source`` of the events this function emits."""
         return f"/acme/functions/{self.name}"
+
+    def emit(
+        self,
+        event_type: str,
+        data: EventData,
+        *,
+        traceparent: str | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        """Publish a follow-up event from this function (waits until the bus accepted it)."""
+        self.bus.publish(
+            new_event(
+                event_type, data, source=self.source, traceparent=traceparent, event_id=event_id
+            )
+        )
 
     @classmethod
     def open(cls, name: str, settings: Settings) -> Context:

@@ -38,7 +38,7 @@ from werkzeug.routing import Map, Rule
 
 from acme.auth._principal import AccessPolicy, Principal, Unauthenticated
 from acme.errors import AcmeError
-from acme.events import AccessRecorded, EventType, new_event
+from acme.events import AccessRecorded, EventType
 from acme.events.models import describe_validation_error
 from acme.function import Context, _ProcessContext
 
@@ -293,7 +293,7 @@ def _record(
         outcome=outcome,
         request_id=request_id[:128],
     )
-    ctx.bus.publish(new_event(EventType.ACCESS_RECORDED, data, source=ctx.source))
+    ctx.emit(EventType.ACCESS_RECORDED, data)
 
 
 def http_function(

@@ -118,14 +118,7 @@ def base_dataset(
     ds.StudyDescription = identity.description
     ds.SeriesDescription = identity.description
     ds.ManufacturerModelName = "acme.samples"
-    ds.PatientName = identity.patient.name
-    ds.PatientID = identity.patient.patient_id
-    ds.PatientBirthDate = identity.patient.birth_date
-    ds.PatientSex = identity.patient.sex
-    ds.PatientIdentityRemoved = "YES"
-    ds.DeidentificationMethod = "Identity replaced with synthetic values; no real patient"
-    ds.StudyInstanceUID = identity.study_uid
-    ds.SeriesInstanceUID = identity.series_uid
+    set_identity(ds, identity)
     ds.StudyID = identity.study_id
     ds.SeriesNumber = identity.series_number
     ds.InstanceNumber = instance_number
@@ -216,3 +209,15 @@ def record(
     )
     ctx.on_file(entry)
     return entry
+
+
+def set_identity(ds: Dataset, identity: StudyIdentity) -> None:
+    """The synthetic patient (declared de-identified) and the study and series UIDs."""
+    ds.PatientName = identity.patient.name
+    ds.PatientID = identity.patient.patient_id
+    ds.PatientBirthDate = identity.patient.birth_date
+    ds.PatientSex = identity.patient.sex
+    ds.PatientIdentityRemoved = "YES"
+    ds.DeidentificationMethod = "Identity replaced with synthetic values; no real patient"
+    ds.StudyInstanceUID = identity.study_uid
+    ds.SeriesInstanceUID = identity.series_uid

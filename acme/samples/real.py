@@ -25,6 +25,7 @@ from acme.samples._common import (
     WriteContext,
     file_meta,
     record,
+    set_identity,
     write_part10,
 )
 from acme.samples.manifest import Pipeline, SampleStudy
@@ -61,14 +62,7 @@ def _relabel(ds: Dataset, identity: StudyIdentity, sop_uid: UID) -> None:
     for keyword in _REMOVED:
         if keyword in ds:
             delattr(ds, keyword)
-    ds.PatientName = identity.patient.name
-    ds.PatientID = identity.patient.patient_id
-    ds.PatientBirthDate = identity.patient.birth_date
-    ds.PatientSex = identity.patient.sex
-    ds.PatientIdentityRemoved = "YES"
-    ds.DeidentificationMethod = "Identity replaced with synthetic values; no real patient"
-    ds.StudyInstanceUID = identity.study_uid
-    ds.SeriesInstanceUID = identity.series_uid
+    set_identity(ds, identity)
     ds.SOPInstanceUID = sop_uid
     ds.AccessionNumber = identity.accession
     ds.StudyID = identity.study_id

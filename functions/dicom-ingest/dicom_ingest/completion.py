@@ -15,7 +15,7 @@ from dicom_ingest.routing import RoutingConfig
 from psycopg.rows import dict_row
 
 from acme.db import StudyState, transition_study
-from acme.events import EventType, SeriesCompleted, fact_id, new_event
+from acme.events import EventType, SeriesCompleted, fact_id
 from acme.function import Context
 
 _CANDIDATES = """
@@ -86,14 +86,11 @@ def _complete_one(
             if row["completed_at"]
             else datetime.now(UTC),
         )
-        ctx.bus.publish(
-            new_event(
-                EventType.SERIES_COMPLETED,
-                data,
-                source=ctx.source,
-                traceparent=traceparent,
-                event_id=fact_id("series.completed", series_uid),
-            )
+        ctx.emit(
+            EventType.SERIES_COMPLETED,
+            data,
+            traceparent=traceparent,
+            event_id=fact_id("series.completed", series_uid),
         )
     ctx.log.info("series completed", series_uid=series_uid, pipeline=pipeline, rule=rule)
     return data

@@ -17,7 +17,7 @@ from dicom_ingest.index import upsert_instance
 from dicom_ingest.inspect import Header, Invalid, inspect
 from dicom_ingest.quarantine import Rejection, quarantine
 
-from acme.events import EventType, InstanceStored, canonical_archive_key, fact_id, new_event
+from acme.events import EventType, InstanceStored, canonical_archive_key, fact_id
 from acme.function import Context, Rejected
 from acme.storage import ObjectInfo, ObjectNotFoundError
 
@@ -123,12 +123,9 @@ def _emit_stored(
         if info.last_modified.tzinfo
         else datetime.now(UTC),
     )
-    ctx.bus.publish(
-        new_event(
-            EventType.INSTANCE_STORED,
-            data,
-            source=ctx.source,
-            traceparent=traceparent,
-            event_id=fact_id("instance.stored", header.sop_uid, header.sha256),
-        )
+    ctx.emit(
+        EventType.INSTANCE_STORED,
+        data,
+        traceparent=traceparent,
+        event_id=fact_id("instance.stored", header.sop_uid, header.sha256),
     )

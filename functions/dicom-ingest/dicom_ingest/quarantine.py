@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from acme.events import EventType, InstanceRejected, fact_id, new_event
+from acme.events import EventType, InstanceRejected, fact_id
 from acme.function import Context
 from acme.storage import ObjectInfo
 
@@ -84,14 +84,11 @@ def quarantine(
         sop_uid=rejection.sop_uid if rejection.study_uid and rejection.series_uid else None,
         rejected_at=now,
     )
-    ctx.bus.publish(
-        new_event(
-            EventType.INSTANCE_REJECTED,
-            data,
-            source=ctx.source,
-            traceparent=traceparent,
-            event_id=fact_id("instance.rejected", qkey),
-        )
+    ctx.emit(
+        EventType.INSTANCE_REJECTED,
+        data,
+        traceparent=traceparent,
+        event_id=fact_id("instance.rejected", qkey),
     )
     ctx.store.delete(info.bucket, info.key)
     ctx.log.warning("object quarantined", reason=rejection.reason, quarantine_key=qkey)

@@ -10,24 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, Self
+from typing import Literal, Self, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from acme.errors import ConfigError
 from acme.events.values import Pipeline
-
-ROUTING_TAGS = (
-    "Modality",
-    "BodyPartExamined",
-    "ViewPosition",
-    "SeriesDescription",
-    "StudyDescription",
-    "ImageType",
-    "SOPClassUID",
-)
-"""The tags a rule may test; ingest records them for every series from its first instance."""
 
 Tag = Literal[
     "Modality",
@@ -38,6 +27,9 @@ Tag = Literal[
     "ImageType",
     "SOPClassUID",
 ]
+
+ROUTING_TAGS: tuple[str, ...] = get_args(Tag)
+"""The tags a rule may test; ingest records them for every series from its first instance."""
 
 
 class Condition(BaseModel):

@@ -8,13 +8,14 @@ import signal
 import statistics
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import psutil
 import pytest
+from loops import run
 
 from acme.runtime import (
     FunctionPool,
@@ -27,7 +28,6 @@ from acme.runtime import (
 )
 from acme.settings import Settings, load_settings
 
-T = TypeVar("T")
 TEST_STACK = Path(__file__).resolve().parents[2] / "fixtures" / "functions" / "stack.yml"
 
 
@@ -45,23 +45,6 @@ class Lines:
     def of(self, function: str) -> list[str]:
         with self._lock:
             return [line for name, line in self.lines if name == function]
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """An event loop on a thread that lives as long as the module: function processes die
-    with the thread that started them."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="pool loop", daemon=True)
-    thread.start()
-    yield loop
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
-
-
-def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
-    return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
 
 
 @pytest.fixture(scope="module")

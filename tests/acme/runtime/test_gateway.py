@@ -4,39 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import psutil
 import pytest
+from loops import run
 
 from acme.runtime import FunctionStatus, Gateway, Runtime, RuntimeMetrics, load_stack
 from acme.settings import load_settings
 from acme.stack import ServerHealth
 
-T = TypeVar("T")
 TEST_STACK = Path(__file__).resolve().parents[2] / "fixtures" / "functions" / "stack.yml"
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """An event loop on a thread that lives as long as the module (see test_functions)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="gateway loop", daemon=True)
-    thread.start()
-    yield loop
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
-
-
-def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
-    return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
 
 
 async def fake_servers() -> Sequence[ServerHealth]:

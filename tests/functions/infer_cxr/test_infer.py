@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dbrows import rows, study_state
 from dicom_ingest.ingest import ingest_object
 from infer_cxr.infer import infer_series
 from jetstream import published
@@ -63,18 +64,6 @@ def _complete(ctx: Context, series_uid: str) -> tuple[SeriesCompleted, Event]:
     return data, Event.from_cloudevent(cloudevent)
 
 
-def _rows(ctx: Context, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    with ctx.db.connection() as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def _state(ctx: Context, study_uid: str) -> tuple[str, str | None]:
-    [(state, reason)] = _rows(
-        ctx, "SELECT state::text, failure_reason FROM studies WHERE study_uid = %s", study_uid
-    )
-    return state, reason
-
-
 def test_a_cxr_series_is_scored_stored_and_announced_once(
     ctx: Context, cxr_samples: tuple[Path, SampleManifest]
 ) -> None:
@@ -83,7 +72,7 @@ def test_a_cxr_series_is_scored_stored_and_announced_once(
 
     _load_main().handler.handle(ctx, event.raw)
 
-    [(run_id, status, model, provider, device, no_dx, timings, used)] = _rows(
+    [(run_id, status, model, provider, device, no_dx, timings, used)] = rows(
         ctx,
         "SELECT id, status, model_name || '/' || model_version, execution_provider, device,"
         " not_for_diagnosis, timings, images_used FROM inference_runs WHERE series_uid = %s",
@@ -95,7 +84,7 @@ def test_a_cxr_series_is_scored_stored_and_announced_once(
     assert timings["inference_ms"] > 0 and timings["total_ms"] >= timings["inference_ms"]
     findings = {
         label: (probability, threshold, positive, heatmap)
-        for label, probability, threshold, positive, heatmap in _rows(
+        for label, probability, threshold, positive, heatmap in rows(
             ctx,
             "SELECT label, probability, threshold, positive, heatmap_key FROM findings"
             " WHERE run_id = %s",
@@ -108,7 +97,7 @@ def test_a_cxr_series_is_scored_stored_and_announced_once(
     assert effusion[3] is None
     png = ctx.store.get(ctx.settings.buckets.results, opacity[3])
     assert png.startswith(PNG_SIGNATURE) and opacity[3].endswith("/heatmaps/lung-opacity.png")
-    assert _state(ctx, series.study_uid) == ("inferred", None)
+    assert study_state(ctx, series.study_uid) == ("inferred", None)
 
     [completed] = published(ctx.settings, EventType.INFERENCE_COMPLETED)
     data = completed.data
@@ -125,8 +114,8 @@ def test_a_cxr_series_is_scored_stored_and_announced_once(
     # Redelivered, even to another process: the run is found, nothing changes.
     again = infer_series(ctx, ModelCache(), series, event)
     assert (again.status, again.run_id) == ("unchanged", run_id)
-    assert len(_rows(ctx, "SELECT 1 FROM inference_runs")) == 1
-    assert len(_rows(ctx, "SELECT 1 FROM findings")) == 2
+    assert len(rows(ctx, "SELECT 1 FROM inference_runs")) == 1
+    assert len(rows(ctx, "SELECT 1 FROM findings")) == 2
     assert len(published(ctx.settings, EventType.INFERENCE_COMPLETED)) == 1
 
 
@@ -140,20 +129,20 @@ def test_the_real_film_scores_the_same_from_its_uncompressed_and_jpeg2000_forms(
         outcome = infer_series(ctx, models, series, event)
         assert outcome.status == "completed"
         results.append(
-            _rows(
+            rows(
                 ctx,
                 "SELECT label, probability, positive FROM findings WHERE run_id = %s"
                 " ORDER BY label",
                 outcome.run_id,
             )
         )
-        assert _state(ctx, series.study_uid) == ("inferred", None)
+        assert study_state(ctx, series.study_uid) == ("inferred", None)
     assert results[0] == results[1]  # lossless: the same tensor, the same stored result
     assert len(published(ctx.settings, EventType.INFERENCE_COMPLETED)) == 2
 
 
 def _break_pixel_data(ctx: Context, series_uid: str) -> None:
-    [(key,)] = _rows(ctx, "SELECT archive_key FROM instances WHERE series_uid = %s", series_uid)
+    [(key,)] = rows(ctx, "SELECT archive_key FROM instances WHERE series_uid = %s", series_uid)
     ds = dcmread(BytesIO(ctx.store.get(ctx.settings.buckets.archive, key)))
     ds.PixelData = encapsulate([b"\xff\x4f\xff\x51" + bytes(64)])
     out = BytesIO()
@@ -172,12 +161,12 @@ def test_a_series_that_cannot_be_decoded_fails_for_good_once(
     outcome = infer_series(ctx, models, series, event)
 
     assert outcome.status == "failed"
-    [(status, reason, skipped)] = _rows(
+    [(status, reason, skipped)] = rows(
         ctx, "SELECT status, reason_code, images_skipped FROM inference_runs"
     )
     assert (status, reason) == ("failed", "decode-failed")
     assert skipped[0]["reason_code"] == "decode-failed"
-    assert _state(ctx, series.study_uid) == ("failed", "inference failed: decode-failed")
+    assert study_state(ctx, series.study_uid) == ("failed", "inference failed: decode-failed")
     [failed] = published(ctx.settings, EventType.INFERENCE_FAILED)
     assert failed.data["reason_code"] == "decode-failed" and failed.data["retryable"] is False
     assert "could not be decoded" in failed.data["detail"]
@@ -197,12 +186,12 @@ def test_a_missing_model_fails_retryably_and_a_replay_succeeds_once_it_is_there(
     [failed] = published(pinned.settings, EventType.INFERENCE_FAILED)
     assert (failed.data["reason_code"], failed.data["retryable"]) == ("model-unavailable", True)
     assert failed.data["model"] is None and "cxr-synthetic/9.9.9" in failed.data["detail"]
-    assert _state(pinned, series.study_uid)[0] == "failed"
+    assert study_state(pinned, series.study_uid)[0] == "failed"
 
     newest = open_context()  # the replay, on a process configured for the registered version
     assert infer_series(newest, ModelCache(), series, event).status == "completed"
-    assert _state(newest, series.study_uid) == ("inferred", None)
-    runs = _rows(newest, "SELECT model_version, status FROM inference_runs ORDER BY started_at")
+    assert study_state(newest, series.study_uid) == ("inferred", None)
+    runs = rows(newest, "SELECT model_version, status FROM inference_runs ORDER BY started_at")
     assert runs == [("9.9.9", "failed"), ("1.0.0", "completed")]
 
 
@@ -221,7 +210,7 @@ def test_transient_failures_are_retried_then_reported_once_attempts_are_spent(
 ) -> None:
     series_uid = _ingest(ctx, cxr_samples, "good/cxr/normal-dx.dcm")
     series, event = _complete(ctx, series_uid)
-    [(key,)] = _rows(ctx, "SELECT archive_key FROM instances WHERE series_uid = %s", series_uid)
+    [(key,)] = rows(ctx, "SELECT archive_key FROM instances WHERE series_uid = %s", series_uid)
     ctx.store.delete(ctx.settings.buckets.archive, key)  # the archive answers 404 every time
     two = Context.open(ctx.name, ctx.settings.model_copy(update={"inference_attempts": 2}))
     try:
@@ -235,4 +224,4 @@ def test_transient_failures_are_retried_then_reported_once_attempts_are_spent(
     [failed] = published(ctx.settings, EventType.INFERENCE_FAILED)
     assert failed.data["reason_code"] == "runtime-error" and failed.data["attempts"] == 2
     assert "ObjectNotFoundError" in failed.data["detail"]
-    assert _state(ctx, series.study_uid)[0] == "failed"
+    assert study_state(ctx, series.study_uid)[0] == "failed"

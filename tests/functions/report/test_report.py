@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from cloudevents.http import CloudEvent
+from dbrows import rows, study_state
 from jetstream import published
 from report.draft import draft_report, record_failure
 from report.errors import NotReady, VersionConflict
@@ -39,18 +40,6 @@ Main = Callable[[str], ModuleType]
 RADIOLOGIST = Signer(user="dr.who", role="radiologist", name="Who^Doctor")
 
 
-def _rows(ctx: Context, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    with ctx.db.connection() as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def _state(ctx: Context, study_uid: str) -> tuple[str, str | None]:
-    [(state, reason)] = _rows(
-        ctx, "SELECT state::text, failure_reason FROM studies WHERE study_uid = %s", study_uid
-    )
-    return state, reason
-
-
 def _dciodvfy_errors(path: Path) -> list[str]:
     binary = shutil.which("dciodvfy") or str(Path(sys.executable).parent / "dciodvfy")
     run = subprocess.run([binary, str(path)], capture_output=True, text=True, timeout=60)
@@ -62,7 +51,7 @@ def test_a_scored_study_is_reported_once_in_every_form(
 ) -> None:
     ctx, inferred, report_id = drafted.ctx, drafted.inferred, drafted.report_id
     study_uid = inferred.data["study_uid"]
-    assert _state(ctx, study_uid) == ("reported", None)
+    assert study_state(ctx, study_uid) == ("reported", None)
 
     report, [version] = get_report(ctx, report_id)
     assert (report.status, report.current_version, report.study_uid) == (
@@ -107,7 +96,7 @@ def test_a_scored_study_is_reported_once_in_every_form(
     outcome = draft_report(ctx, InferenceCompleted.model_validate(inferred.data),
                            Event.from_cloudevent(inferred))  # fmt: skip
     assert (outcome.status, outcome.version) == ("unchanged", 1)
-    assert len(_rows(ctx, "SELECT 1 FROM report_versions")) == 1
+    assert len(rows(ctx, "SELECT 1 FROM report_versions")) == 1
     assert len(published(ctx.settings, EventType.REPORT_DRAFTED)) == 1
 
 
@@ -119,7 +108,7 @@ def test_signing_and_amending_add_versions_and_stale_versions_conflict(drafted: 
                          RADIOLOGIST)  # fmt: skip
     assert (signed.version, signed.status, signed.author) == (2, "final", "dr.who")
     assert signed.content.impression == "Opacity RUL." and signed.content.signature
-    assert _state(ctx, study_uid) == ("signed", None)
+    assert study_state(ctx, study_uid) == ("signed", None)
     [event] = published(ctx.settings, EventType.REPORT_SIGNED)
     assert (event.data["status"], event.data["version"], event.data["signed_by"]) == (
         "final", 2, "dr.who",
@@ -162,15 +151,15 @@ def test_a_failed_inference_shows_on_the_study_and_drafts_nothing(
     assert failed["type"] == EventType.INFERENCE_FAILED
     study_uid = failed.data["study_uid"]
     failure = ("failed", "inference failed: model-unavailable")
-    assert _state(ctx, study_uid) == failure  # infer-cxr settled it already: nothing to do
+    assert study_state(ctx, study_uid) == failure  # infer-cxr settled it already: nothing to do
     assert record_failure(ctx, InferenceFailed.model_validate(failed.data)) is False
 
     # A pipeline whose function leaves the state alone: the report function records it.
     with ctx.db.connection() as conn:
         conn.execute("UPDATE studies SET state = 'inferring' WHERE study_uid = %s", (study_uid,))
     main("report").handler.handle(ctx, failed)
-    assert _state(ctx, study_uid) == failure
-    assert _rows(ctx, "SELECT 1 FROM reports") == []
+    assert study_state(ctx, study_uid) == failure
+    assert rows(ctx, "SELECT 1 FROM reports") == []
     assert published(ctx.settings, EventType.REPORT_DRAFTED) == []
 
 
