@@ -6,16 +6,24 @@ A function's ``main.py`` is one short handler::
     def handler(ctx: Context, event: Event) -> None:
         ...
 
-The decorator turns it into a functions-framework CloudEvent function. It reads the settings
-once per process, builds the clients (object store, PostgreSQL pool with migrations applied,
-bus, Redis) on the first event, binds the event's trace to every log line, validates the data
-against the type's model, and maps errors onto HTTP answers the router understands: a
-malformed event or a :class:`Rejected` outcome is a 400 (never retried), anything else a 500
-(retried with backoff, then dead-lettered).
+The decorator turns it into a functions-framework target that takes binary- or
+structured-mode CloudEvents over HTTP. It reads the settings once per process and, for each
+request, in this order:
+
+1. verifies the delivery token (``Authorization: Bearer``, :class:`acme.auth.DeliveryVerifier`)
+   before reading anything else of the request: no token, another function's audience or an
+   expired token is a 401 and nothing more happens (no client is even built);
+2. parses the CloudEvent and validates its data against the type's model (400 when malformed);
+3. builds the clients on first use (object store, PostgreSQL pool with migrations applied,
+   bus, Redis), binds the event's trace to every log line and runs the handler.
+
+Errors map onto answers the router understands: a :class:`Rejected` outcome is a 400 (never
+retried), anything else a 500 (retried with backoff, then dead-lettered).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from collections.abc import Callable
@@ -27,7 +35,9 @@ import functions_framework
 import redis
 import structlog
 from cloudevents.http import CloudEvent
+from werkzeug.exceptions import BadRequest
 
+from acme.auth import DeliveryVerifier, Unauthenticated
 from acme.bus import Bus, make_bus
 from acme.cache import make_redis
 from acme.db import Pool, apply_migrations, make_pool
@@ -39,6 +49,7 @@ from acme.settings import Settings, load_settings
 from acme.storage import ObjectStore, S3ObjectStore, make_s3_client
 
 T = TypeVar("T")
+_logger = get_logger(__name__)
 
 
 class Rejected(AcmeError):
@@ -125,16 +136,27 @@ class Context:
 
     @classmethod
     def open(cls, name: str, settings: Settings) -> Context:
-        """Connect to every server; applies pending database migrations (idempotent)."""
-        db = make_pool(settings, application_name=name)
-        apply_migrations(db)
+        """Connect to every server; applies pending database migrations (idempotent).
+
+        When a later client cannot be built, the ones already opened are closed before the
+        error is raised.
+        """
+        with contextlib.ExitStack() as opened:
+            db = make_pool(settings, application_name=name)
+            opened.callback(db.close)
+            apply_migrations(db)
+            store = S3ObjectStore(make_s3_client(settings))
+            bus = make_bus(settings, name=name)
+            opened.callback(bus.close)
+            client = make_redis(settings)
+            opened.pop_all()
         return cls(
             name=name,
             settings=settings,
-            store=S3ObjectStore(make_s3_client(settings)),
+            store=store,
             db=db,
-            bus=make_bus(settings, name=name),
-            redis=make_redis(settings),
+            bus=bus,
+            redis=client,
             log=get_logger(name),
         )
 
@@ -148,29 +170,46 @@ Handler = Callable[[Context, Event], None]
 
 
 class CloudEventFunction(Protocol):
-    """What :func:`cloudevent_function` returns: a functions-framework target, plus
-    :meth:`handle` to run the handler with a given context (tests, the runtime)."""
+    """What :func:`cloudevent_function` returns: a functions-framework HTTP target, plus
+    :meth:`handle` to run the handler with a given context and event (tests)."""
 
-    def __call__(self, event: CloudEvent) -> None: ...
+    def __call__(self, request: flask.Request) -> flask.Response: ...
 
     def handle(self, ctx: Context, event: CloudEvent) -> None: ...
 
 
 class _ProcessContext:
-    """The one :class:`Context` of this process, built on first use."""
+    """The settings, delivery verifier and :class:`Context` of this process, each built once
+    on first use."""
 
     def __init__(self, name: str) -> None:
-        self._name = name
+        self.name = name
         self._lock = threading.Lock()
+        self._settings: Settings | None = None
+        self._verifier: DeliveryVerifier | None = None
         self._context: Context | None = None
+
+    def settings(self) -> Settings:
+        with self._lock:
+            return self._load_settings()
+
+    def verifier(self) -> DeliveryVerifier:
+        with self._lock:
+            if self._verifier is None:
+                self._verifier = DeliveryVerifier.from_settings(self._load_settings(), self.name)
+            return self._verifier
 
     def get(self) -> Context:
         with self._lock:
             if self._context is None:
-                settings = load_settings()
-                configure_logging(settings, service=self._name)
-                self._context = Context.open(self._name, settings)
+                self._context = Context.open(self.name, self._load_settings())
             return self._context
+
+    def _load_settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+            configure_logging(self._settings, service=self.name)
+        return self._settings
 
 
 def run_handler(handler: Handler, ctx: Context, cloudevent: CloudEvent) -> None:
@@ -192,25 +231,50 @@ def run_handler(handler: Handler, ctx: Context, cloudevent: CloudEvent) -> None:
         raise
 
 
+def receive(handler: Handler, process: _ProcessContext, request: flask.Request) -> flask.Response:
+    """One delivery: token, then CloudEvent, then the handler (see the module docstring)."""
+    try:
+        process.verifier().verify(request.headers.get("Authorization"))
+    except Unauthenticated as exc:
+        process.settings()  # logging configured before the first line
+        _logger.warning("delivery refused: unauthenticated", function=process.name, error=str(exc))
+        answer = _json(401, "unauthenticated", str(exc))
+        answer.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return answer
+    # The project's parser decodes percent-encoded ce-* headers (non-ASCII subjects) as the
+    # HTTP binding requires, and names what is wrong with a malformed event.
+    try:
+        cloudevent = parse_http(dict(request.headers), request.get_data())
+    except EventError as exc:
+        return _json(400, "malformed-event", str(exc))
+    try:
+        run_handler(handler, process.get(), cloudevent)
+    except BadRequest as exc:
+        return _json(400, "rejected", str(exc.description))
+    return flask.Response(status=204)
+
+
+def _json(status: int, code: str, detail: str) -> flask.Response:
+    response = flask.jsonify({"error": code, "detail": detail})
+    response.status_code = status
+    return response
+
+
 def cloudevent_function(name: str) -> Callable[[Handler], CloudEventFunction]:
-    """Make ``handler`` the CloudEvent function ``name`` (see the module docstring)."""
+    """Make ``handler`` the CloudEvent function ``name`` (see the module docstring).
+
+    The target is registered with functions-framework as an HTTP function, so that the
+    delivery token is checked before the framework reads the event.
+    """
 
     def decorate(handler: Handler) -> CloudEventFunction:
         process = _ProcessContext(name)
 
         @functools.wraps(handler)
-        def entry(_parsed_by_framework: CloudEvent) -> None:
-            # Parse the request again with the project's parser: it decodes percent-encoded
-            # ce-* headers (non-ASCII subjects) as the HTTP binding requires, which the SDK
-            # used by functions-framework does not.
-            request = flask.request
-            try:
-                cloudevent = parse_http(dict(request.headers), request.get_data())
-            except EventError as exc:
-                flask.abort(400, description=str(exc))
-            run_handler(handler, process.get(), cloudevent)
+        def entry(request: flask.Request) -> flask.Response:
+            return receive(handler, process, request)
 
-        target: Any = functions_framework.cloud_event(entry)
+        target: Any = functions_framework.http(entry)
         target.handle = functools.partial(run_handler, handler)
         typed: CloudEventFunction = target
         return typed

@@ -7,6 +7,7 @@ and a test keeps that list true. Nothing else in the code reads the environment.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -244,6 +245,76 @@ class Settings(BaseSettings):
         description="Seconds keys fetched from ACME_AUTH_JWKS_URL are used before refetching.",
     )
 
+    events_issuer: str = Field(
+        "acme-local-events",
+        min_length=1,
+        description=(
+            "Expected iss of event-delivery tokens: the cluster's service-account issuer"
+            " (Knative OIDC); acme-local-events: the delivery key of acme up."
+        ),
+    )
+    events_audience: str | None = Field(
+        None,
+        description=(
+            "Audience a CloudEvent function accepts delivery tokens for (a Knative Trigger's"
+            " subscriber.audience); unset: acme/functions/<name>."
+        ),
+    )
+    events_jwks_url: str | None = Field(
+        None,
+        description="JWKS URL of the delivery-token issuer; unset: ACME_EVENTS_JWKS_FILE.",
+    )
+    events_jwks_file: Path | None = Field(
+        None,
+        description=(
+            "JWKS file of the delivery-token keys; unset (and no URL): <home>/auth/"
+            "events-jwks.json, the public half of the delivery key acme up creates."
+        ),
+    )
+    events_signing_key: Path | None = Field(
+        None,
+        description=(
+            "Private key the router and gateway sign delivery tokens with; unset:"
+            " <home>/auth/events-key.json."
+        ),
+    )
+    events_subjects: str | None = Field(
+        None,
+        description=(
+            "Comma-separated sub values of accepted delivery tokens (a trailing * matches by"
+            " prefix); unset: any sender the issuer vouches for."
+        ),
+    )
+    events_token_ttl: float = Field(
+        60.0, gt=0, le=3600, description="Lifetime in seconds of the delivery tokens acme signs."
+    )
+    events_token_file: Path | None = Field(
+        None,
+        description=(
+            "Token file (a projected service-account token) sent with every event POSTed to"
+            " K_SINK; unset: a token signed with the delivery key."
+        ),
+    )
+    events_sink_audience: str | None = Field(
+        None,
+        description="Audience of the tokens sent to K_SINK (the Broker's address audience).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description=(
+            "Comma-separated CIDRs of proxies whose X-Forwarded-For / Forwarded headers are"
+            " believed; empty: none (the peer address is the client)."
+        ),
+    )
+    audit_anonymous_limit: int = Field(
+        60,
+        ge=1,
+        le=100000,
+        description=(
+            "Unauthenticated attempts at PHI routes recorded per source address per minute;"
+            " beyond it they get 429 and are not recorded."
+        ),
+    )
     inference_attempts: int = Field(
         4,
         ge=1,
@@ -293,6 +364,31 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("expected an http(s):// URL of a JSON Web Key Set")
         return value
+
+    @field_validator("events_jwks_url")
+    @classmethod
+    def _events_jwks_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("expected an http(s):// URL of a JSON Web Key Set")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidr_list(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            try:
+                ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or CIDR block") from None
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """``trusted_proxies`` parsed."""
+        parts = (p.strip() for p in self.trusted_proxies.split(","))
+        return tuple(ip_network(p, strict=False) for p in parts if p)
 
     @property
     def function_names(self) -> frozenset[str] | None:

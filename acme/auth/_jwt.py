@@ -57,7 +57,7 @@ class JwtPolicy:
         self._clock = clock
 
     def authenticate(self, authorization: str | None) -> Principal:
-        token = _bearer_token(authorization)
+        token = bearer_token(authorization)
         claims = self.verify(token)
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject or len(subject) > 128:
@@ -116,7 +116,7 @@ class JwtPolicy:
             raise Unauthenticated(f"token was issued in the future ({_when(issued)})")
 
 
-def _bearer_token(authorization: str | None) -> str:
+def bearer_token(authorization: str | None) -> str:
     if not authorization or not authorization.strip():
         raise Unauthenticated("no bearer token: send 'Authorization: Bearer <JWT>'")
     scheme, _, token = authorization.strip().partition(" ")

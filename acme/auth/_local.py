@@ -9,10 +9,6 @@ hospital's provider, nothing here is used, and :func:`mint_token` refuses to min
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import tempfile
 import time
 import uuid
 from collections.abc import Iterable
@@ -20,21 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import ECKey
 
+from acme.auth._keyfile import ALGORITHM, ensure_key, load_private_key
 from acme.auth._roles import Role
-from acme.errors import AcmeError, ConfigError
+from acme.errors import ConfigError
 from acme.settings import Settings
 
 LOCAL_ISSUER = "acme-local"
 """``iss`` of the tokens ``acme token`` mints (the default ``ACME_AUTH_ISSUER``)."""
-LOCAL_ALGORITHM = "ES256"
+LOCAL_ALGORITHM = ALGORITHM
 MAX_TTL_SECONDS = 7 * 24 * 3600
-
-
-class LocalKeyError(AcmeError):
-    """The local signing key is missing or unreadable; the message names the file."""
 
 
 def signing_key_path(settings: Settings) -> Path:
@@ -70,15 +61,8 @@ def ensure_local_key(settings: Settings) -> Path | None:
     """
     if not uses_local_issuer(settings):
         return None
-    key_path = signing_key_path(settings)
-    if not key_path.exists():
-        key = ECKey.generate_key("P-256", parameters={"alg": LOCAL_ALGORITHM, "use": "sig"})
-        key.ensure_kid()
-        _create_once(key_path, json.dumps(key.as_dict(private=True)).encode())
-    key = _load_private_key(key_path)
     jwks_path = local_jwks_path(settings)
-    document = {"keys": [key.as_dict(private=False)]}
-    _replace(jwks_path, json.dumps(document, indent=2).encode(), mode=0o644)
+    ensure_key(signing_key_path(settings), jwks_path)
     return jwks_path
 
 
@@ -123,7 +107,7 @@ def mint_token(
         )
     if not 0 < ttl_seconds <= MAX_TTL_SECONDS:
         raise ValueError(f"ttl: expected 0 < seconds <= {MAX_TTL_SECONDS}, got {ttl_seconds:g}")
-    key = _load_private_key(signing_key_path(settings))
+    key = load_private_key(signing_key_path(settings), setting="ACME_AUTH_SIGNING_KEY")
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
         "iss": LOCAL_ISSUER,
@@ -146,46 +130,3 @@ def _place(claims: dict[str, Any], path: list[str], value: list[str]) -> None:
     for name in path[:-1]:
         target = target.setdefault(name, {})
     target[path[-1]] = value
-
-
-def _load_private_key(path: Path) -> ECKey:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        key = ECKey.import_key(data)
-    except FileNotFoundError:
-        raise LocalKeyError(
-            f"{path}: no local signing key (acme up creates it; ACME_AUTH_SIGNING_KEY)"
-        ) from None
-    except (OSError, ValueError, JoseError) as exc:
-        raise LocalKeyError(f"{path}: not a private EC JSON Web Key ({exc})") from None
-    if not key.is_private:
-        raise LocalKeyError(f"{path}: holds a public key; expected the private signing key")
-    key.ensure_kid()
-    return key
-
-
-def _create_once(path: Path, content: bytes) -> None:
-    """Write ``path`` (mode 0600) unless it exists: complete or absent, never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-        os.chmod(temporary, 0o600)
-        with contextlib.suppress(FileExistsError):  # another process won: keep its key
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
-
-
-def _replace(path: Path, content: bytes, *, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".jwks-")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -23,8 +23,9 @@ from typing import TextIO
 import uvicorn
 from pydantic import SecretStr
 
-from acme.auth import served_jwks_file
+from acme.auth import DeliverySigner, ensure_delivery_key, served_jwks_file
 from acme.errors import ConfigError
+from acme.runtime.forwarding import Forwarding
 from acme.runtime.functions import (
     FunctionLaunch,
     FunctionOutput,
@@ -121,8 +122,14 @@ def service_launches(
     ]
 
 
-def router_triggers(stack: Stack, names: Iterable[str]) -> list[TriggerSpec]:
-    """The stack file's triggers of ``names`` as the event router takes them."""
+def router_triggers(
+    stack: Stack, names: Iterable[str], settings: Settings | None = None
+) -> list[TriggerSpec]:
+    """The stack file's triggers of ``names`` as the event router takes them.
+
+    Each names the audience its function verifies delivery tokens for: the function's
+    ``ACME_EVENTS_AUDIENCE`` (its stack.yml environment, else the settings), else the default.
+    """
     return [
         TriggerSpec(
             function=name,
@@ -132,6 +139,9 @@ def router_triggers(stack: Stack, names: Iterable[str]) -> list[TriggerSpec]:
             backoff_base=trigger.backoff,
             backoff_max=max(60.0, trigger.backoff),
             timeout=trigger.timeout,
+            audience=stack.functions[name].environment.get("ACME_EVENTS_AUDIENCE")
+            or (settings.events_audience if settings is not None else None)
+            or "",
         )
         for name in names
         for trigger in stack.functions[name].triggers
@@ -200,6 +210,8 @@ class Runtime:
             output=output,
             start_timeout=settings.function_start_timeout,
         )
+        ensure_delivery_key(settings)  # the router and gateway sign with it, functions verify
+        tokens = DeliverySigner.from_settings(settings, subject="acme-runtime")
         self.gateway = Gateway(
             self.pool,
             metrics=self.metrics,
@@ -207,10 +219,11 @@ class Runtime:
             servers=servers if servers is not None else self._probe_servers,
             function_timeout=settings.function_timeout,
             jwks_file=served_jwks_file(settings),
+            forwarding=Forwarding(settings.trusted_networks, tokens),
         )
-        triggers = router_triggers(stack, self.deployed)
+        triggers = router_triggers(stack, self.deployed, settings)
         self.router = (
-            Router(settings, triggers, self.pool, registry=self.metrics.registry)
+            Router(settings, triggers, self.pool, tokens=tokens, registry=self.metrics.registry)
             if with_events
             else None
         )
@@ -243,7 +256,14 @@ class Runtime:
     async def _serve_gateway(self) -> None:
         sock = _listen(self.settings.gateway_host, self.settings.gateway_port)
         config = uvicorn.Config(
-            self.gateway.app, log_config=None, access_log=False, timeout_graceful_shutdown=10
+            self.gateway.app,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+            # uvicorn would otherwise believe X-Forwarded-For from loopback peers: who the
+            # client is, the gateway decides (ACME_TRUSTED_PROXIES, acme.clientaddr).
+            proxy_headers=False,
+            server_header=False,
         )
         server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="acme-gateway")

@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote, unquote_to_bytes
 
 import httpx
 from starlette.applications import Starlette
@@ -28,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from acme.runtime.forwarding import CLIENT_HEADERS, Forwarding
 from acme.runtime.functions import (
     Activator,
     FunctionStartError,
@@ -38,7 +40,7 @@ from acme.runtime.functions import (
 from acme.runtime.metrics import CONTENT_TYPE, RuntimeMetrics
 from acme.stack.status import ServerHealth
 
-__all__ = ["FunctionDirectory", "Gateway", "ServerProbe"]
+__all__ = ["FunctionDirectory", "Gateway", "ServerProbe", "UnforwardablePath", "forward_path"]
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _HOP_BY_HOP = frozenset(
@@ -66,6 +68,7 @@ class Gateway:
         web_dir: Path,
         servers: ServerProbe,
         function_timeout: float,
+        forwarding: Forwarding,
         http: httpx.AsyncClient | None = None,
         jwks_file: Path | None = None,
     ) -> None:
@@ -76,6 +79,7 @@ class Gateway:
         self._timeout = httpx.Timeout(function_timeout, connect=5.0)
         self._http = http
         self._jwks_file = jwks_file
+        self._forwarding = forwarding
         self.app = Starlette(
             routes=[
                 Route("/healthz", self._healthz, methods=["GET"]),
@@ -129,6 +133,17 @@ class Gateway:
     async def _proxy(self, request: Request) -> Response:
         name = str(request.path_params["name"])
         began = time.monotonic()
+        try:
+            path = forward_path(request.scope.get("raw_path") or request.url.path.encode(), name)
+        except UnforwardablePath as exc:
+            return self._failed("_refused", began, "bad_path", 400, str(exc), shown=name)
+        known = {fn.name: fn for fn in self._functions.status() if fn.kind == "function"}
+        if name in known and known[name].signature != "http":
+            message = (
+                f"{name!r} takes events, not requests: only the platform delivers to it "
+                "(HTTP functions are served here)"
+            )
+            return self._failed("_refused", began, "not_http", 404, message, shown=name)
         exits = contextlib.AsyncExitStack()
         try:
             base = await exits.enter_async_context(self._functions.lease(name))
@@ -139,7 +154,7 @@ class Gateway:
         except FunctionStartError as exc:
             return self._failed(name, began, "start_failed", 502, str(exc))
         try:
-            upstream = await self._send(request, base, name)
+            upstream = await self._send(request, base, name, path)
         except httpx.TimeoutException:
             await exits.aclose()
             message = f"function {name!r} did not answer in time (ACME_FUNCTION_TIMEOUT)"
@@ -159,28 +174,27 @@ class Gateway:
         ]
         return response
 
-    async def _send(self, request: Request, base: str, name: str) -> httpx.Response:
+    async def _send(self, request: Request, base: str, name: str, path: str) -> httpx.Response:
         assert self._http is not None, "the gateway is not started"
         headers = [
-            (key, value) for key, value in request.headers.raw if key.decode() not in _HOP_BY_HOP
+            (key, value)
+            for key, value in request.headers.raw
+            if key.decode("latin-1").lower() not in _HOP_BY_HOP | CLIENT_HEADERS
         ]
-        client = request.client.host if request.client is not None else ""
-        forwarded_for = ", ".join(h for h in (request.headers.get("x-forwarded-for"), client) if h)
-        headers += [
-            (b"x-forwarded-for", forwarded_for.encode()),
-            (b"x-forwarded-host", request.headers.get("host", "").encode()),
-            (b"x-forwarded-proto", request.url.scheme.encode()),
-            (b"x-forwarded-prefix", f"/function/{name}".encode()),
-        ]
+        peer = request.client.host if request.client is not None else None
+        client = self._forwarding.client(peer, request.headers)
+        headers += self._forwarding.headers(
+            name, client, host=request.headers.get("host", ""), proto=request.url.scheme
+        )
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+        url = httpx.URL(base).copy_with(raw_path=path.encode() + _query(request))
         upstream = self._http.build_request(
             request.method,
-            httpx.URL(f"{base}/{request.path_params.get('path', '')}",
-                      query=request.url.query.encode()),
+            url,
             headers=headers,
             content=request.stream() if has_body else None,
             timeout=self._timeout,
-        )  # fmt: skip
+        )
         return await self._http.send(upstream, stream=True)
 
     async def _relay(
@@ -221,3 +235,44 @@ class Gateway:
         if "text/html" in request.headers.get("accept", ""):  # a page of the SPA's own routing
             return FileResponse(index)
         return JSONResponse({"error": f"no file /{wanted}"}, status_code=404)
+
+
+class UnforwardablePath(ValueError):
+    """A request path the gateway will not pass on; the message says why."""
+
+
+_SEGMENT_SAFE = "!$&'()*+,;=:@-._~"
+
+
+def forward_path(raw_path: bytes, name: str) -> str:
+    """The path to request from function ``name`` for a gateway path, canonically encoded.
+
+    ``raw_path`` is the request's path as sent (percent-encoded). Each segment after
+    ``/function/<name>`` is decoded; a segment that is not UTF-8, holds a control character
+    or an encoded ``/`` or ``\\``, or is ``.`` or ``..`` makes the path
+    :class:`UnforwardablePath` (the gateway answers 400 naming the reason).
+    """
+    prefix = f"/function/{name}".encode()
+    if not raw_path.startswith(prefix) or raw_path[len(prefix) : len(prefix) + 1] not in b"/":
+        raise UnforwardablePath("the function name must be written as it is, not percent-encoded")
+    rest = raw_path[len(prefix) :]
+    segments = []
+    for position, raw in enumerate(rest.split(b"/")[1:], start=1):
+        decoded = unquote_to_bytes(raw)
+        try:
+            text = decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UnforwardablePath(f"path segment {position} is not UTF-8") from None
+        if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text):
+            raise UnforwardablePath(f"path segment {position} holds a control character")
+        if "/" in text or "\\" in text:
+            raise UnforwardablePath(f"path segment {position} holds an encoded slash")
+        if text in (".", ".."):
+            raise UnforwardablePath(f"path segment {position} is {text!r}")
+        segments.append(quote(text, safe=_SEGMENT_SAFE))
+    return "/" + "/".join(segments)
+
+
+def _query(request: Request) -> bytes:
+    raw = request.scope.get("query_string") or b""
+    return b"?" + raw if raw else b""

@@ -38,6 +38,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from acme.auth import TokenSource
+from acme.auth._delivery import AUDIENCE_PREFIX
 from acme.bus import ensure_stream, from_nats_message
 from acme.errors import AcmeError, EventError
 from acme.log import bind_trace, get_logger
@@ -54,8 +56,12 @@ from acme.runtime.dlq import replay_subject as _replay_subject
 from acme.runtime.functions import Activator
 from acme.settings import Settings
 
-__all__ = ["Router", "TriggerSpec", "durable_names"]
+__all__ = ["ATTEMPTS_HEADER", "ATTEMPT_HEADER", "Router", "TriggerSpec", "durable_names"]
 
+ATTEMPT_HEADER: Final = "Acme-Delivery-Attempt"
+"""Which delivery of the event this is (1 for the first)."""
+ATTEMPTS_HEADER: Final = "Acme-Delivery-Attempts"
+"""How many deliveries the trigger allows in all (its retries + 1)."""
 FETCH_TIMEOUT: Final = 5.0
 """Seconds one pull request waits for a message."""
 _EXTENSION_NAME: Final = re.compile(r"^[a-z0-9]{1,20}$")
@@ -82,6 +88,9 @@ class TriggerSpec(BaseModel):
     backoff_base: float = Field(0.2, gt=0, description="Seconds before the first retry.")
     backoff_max: float = Field(60.0, gt=0, description="Longest wait between attempts.")
     timeout: float = Field(30.0, gt=0, description="Seconds one HTTP attempt may take.")
+    audience: str = Field(
+        "", description="Audience of the function's delivery tokens; empty: acme/functions/<fn>."
+    )
 
     @field_validator("type")
     @classmethod
@@ -103,6 +112,10 @@ class TriggerSpec(BaseModel):
         if self.backoff_max < self.backoff_base:
             raise ValueError("backoff_max must be at least backoff_base")
         return self
+
+    @property
+    def token_audience(self) -> str:
+        return self.audience or f"{AUDIENCE_PREFIX}{self.function}"
 
     def matches(self, event: CloudEvent) -> bool:
         """True when ``event`` has the type and every filtered attribute value."""
@@ -147,9 +160,14 @@ class _Route:
 class Router:
     """Delivers the events of ``settings.stream`` to functions, one consumer per trigger.
 
-    ``activator`` hands out function base URLs; ``registry`` receives the metrics
-    (:class:`~acme.runtime.delivery.DeliveryMetrics`). ``http`` and ``rng`` are injectable
-    for tests.
+    ``activator`` hands out function base URLs; ``tokens`` signs each delivery for the
+    function's audience (docs/decisions/0053-delivery-tokens.md); ``registry`` receives the
+    metrics (:class:`~acme.runtime.delivery.DeliveryMetrics`). ``http`` and ``rng`` are
+    injectable for tests.
+
+    Besides the event's own headers, each attempt carries ``Authorization: Bearer <token>``,
+    ``Acme-Delivery-Attempt`` (1 for the first) and ``Acme-Delivery-Attempts`` (the trigger's
+    budget: its retries + 1), so a function knows when it holds the last delivery.
     """
 
     def __init__(
@@ -158,6 +176,7 @@ class Router:
         triggers: Sequence[TriggerSpec],
         activator: Activator,
         *,
+        tokens: TokenSource,
         registry: CollectorRegistry,
         http: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
@@ -168,6 +187,7 @@ class Router:
             for spec, durable in zip(triggers, durable_names(triggers), strict=True)
         ]
         self._activator = activator
+        self._tokens = tokens
         self.metrics = DeliveryMetrics(registry)
         self._http = http
         self._rng = rng or random.Random()
@@ -307,10 +327,11 @@ class Router:
         self, spec: TriggerSpec, msg: Msg, http: httpx.AsyncClient
     ) -> DeliveryResult:
         # The message's headers are binary-mode HTTP headers (docs/decisions/0003): forward
-        # them, minus NATS' own, with the body as it is.
-        headers = {
-            k: v for k, v in (msg.headers or {}).items() if not k.lower().startswith("nats-")
-        }
+        # them, minus those the router sets itself, with the body as it is.
+        headers = {k: v for k, v in (msg.headers or {}).items() if not _ours(k)}
+        headers["Authorization"] = f"Bearer {self._tokens.token(spec.token_audience)}"
+        headers[ATTEMPT_HEADER] = str(msg.metadata.num_delivered)
+        headers[ATTEMPTS_HEADER] = str(spec.attempts)
         try:
             async with self._activator.lease(spec.function) as base_url:
                 return await deliver(http, base_url, headers, msg.data, timeout=spec.timeout)
@@ -359,6 +380,12 @@ class Router:
             attempts=letter.attempts,
             last_status=letter.last_status,
         )
+
+
+def _ours(header: str) -> bool:
+    """Headers of the message the router sets itself (NATS' own, the token, the attempt)."""
+    name = header.lower()
+    return name.startswith(("nats-", "acme-delivery-")) or name == "authorization"
 
 
 def _is_replay_for_other(settings: Settings, subject: str, durable: str) -> bool:

@@ -25,7 +25,7 @@ from acme.auth import Permission
 from acme.events.models import describe_validation_error
 from acme.function import Context
 from acme.http import ApiError, ApiRequest, Body, HttpApi
-from audit.models import AuditRecord, AuditRecords, ExportParams, RecordsParams
+from audit.models import AuditRecord, AuditRecords, ExportParams, RecordsParams, VerifyParams
 
 FHIR_JSON = "application/fhir+json"
 P = TypeVar("P", bound=BaseModel)
@@ -34,7 +34,12 @@ routes = HttpApi("audit", title="Audit trail")
 
 
 @routes.get(
-    "/records", permission=Permission.AUDIT_READ, phi=True, action="search", response=AuditRecords
+    "/records",
+    permission=Permission.AUDIT_READ,
+    phi=True,
+    action="search",
+    query=RecordsParams,
+    response=AuditRecords,
 )
 def search_records(ctx: Context, request: ApiRequest) -> AuditRecords:
     """Records by study, actor, type and time range, newest first, a page at a time."""
@@ -47,7 +52,10 @@ def search_records(ctx: Context, request: ApiRequest) -> AuditRecords:
 
 
 @routes.get(
-    "/records/<int:row_id>", permission=Permission.AUDIT_READ, phi=True, response=AuditRecord
+    "/records/<int(min=1):row_id>",
+    permission=Permission.AUDIT_READ,
+    phi=True,
+    response=AuditRecord,
 )
 def read_record(ctx: Context, request: ApiRequest) -> AuditRecord:
     """One record by its position in the chain."""
@@ -59,19 +67,19 @@ def read_record(ctx: Context, request: ApiRequest) -> AuditRecord:
     return AuditRecord.of(page.rows[0])
 
 
-@routes.get("/verify", permission=Permission.AUDIT_READ, phi=True, response=Verification)
+@routes.get(
+    "/verify", permission=Permission.AUDIT_READ, phi=True, query=VerifyParams, response=Verification
+)
 def verify(ctx: Context, request: ApiRequest) -> Verification:
     """Check the whole chain; name the first missing, relinked or altered record.
 
     ``?head=ID:HASH`` (a head reported earlier) also catches the newest records removed.
     """
-    unknown = set(request.query) - {"head"}
-    if unknown:
-        raise ApiError(422, "invalid-query", f"unknown parameter(s) {sorted(unknown)}; known: head")
+    params = _params(VerifyParams, request)
     anchor = None
-    if "head" in request.query:
+    if params.head is not None:
         try:
-            anchor = Anchor.parse(request.query["head"])
+            anchor = Anchor.parse(params.head)
         except ValueError as exc:
             raise ApiError(422, "invalid-query", f"head: {exc}") from None
     return verify_trail(ctx.db, anchor=anchor)
@@ -82,6 +90,7 @@ def verify(ctx: Context, request: ApiRequest) -> Verification:
     permission=Permission.AUDIT_EXPORT,
     phi=True,
     action="export",
+    query=ExportParams,
     media_types=(FHIR_JSON,),
 )
 def export(ctx: Context, request: ApiRequest) -> Body:
@@ -97,10 +106,11 @@ def export(ctx: Context, request: ApiRequest) -> Body:
 
 
 def _params(model: type[P], request: ApiRequest) -> P:
-    try:
-        return model.model_validate(dict(request.query))
-    except ValidationError as exc:
-        raise ApiError(422, "invalid-query", describe_validation_error(exc)) from None
+    """The route's validated query (the HTTP layer checked it against ``model``)."""
+    params = request.params
+    if not isinstance(params, model):
+        raise ApiError(422, "invalid-query", f"expected the query of {model.__name__}")
+    return params
 
 
 def _query(params: RecordsParams | ExportParams) -> AuditQuery:

@@ -89,6 +89,18 @@ class RecordsParams(BaseModel):
         )
 
 
+class VerifyParams(BaseModel):
+    """Query parameters of ``GET /verify``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    head: str | None = Field(
+        default=None,
+        max_length=200,
+        description="ID:HASH of a head reported earlier: also catches the newest rows removed.",
+    )
+
+
 class ExportParams(BaseModel):
     """Query parameters of ``GET /export``: a study, or a time range (or both)."""
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from delivery import unused_signer
 
 from acme.auth import (
     LOCAL_ISSUER,
@@ -24,6 +25,7 @@ from acme.auth import (
 )
 from acme.cli.auth_commands import token
 from acme.errors import ConfigError
+from acme.runtime.forwarding import Forwarding
 from acme.runtime.functions import FunctionStatus
 from acme.runtime.gateway import Gateway
 from acme.runtime.metrics import RuntimeMetrics
@@ -140,7 +142,7 @@ async def _no_servers() -> list[ServerHealth]:
 def _jwks_answer(jwks_file: Path | None, web_dir: Path) -> httpx.Response:
     gateway = Gateway(
         _NoFunctions(), metrics=RuntimeMetrics(), web_dir=web_dir, servers=_no_servers,
-        function_timeout=5, jwks_file=jwks_file,
+        function_timeout=5, jwks_file=jwks_file, forwarding=Forwarding([], unused_signer()),
     )  # fmt: skip
 
     async def fetch() -> httpx.Response:

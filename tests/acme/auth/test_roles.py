@@ -33,10 +33,12 @@ def test_unknown_roles_and_permissions_grant_nothing() -> None:
 
 def test_public_names() -> None:
     assert set(acme.auth.__all__) == {
-        "ALGORITHMS", "LOCAL_ISSUER", "MAX_TOKEN_BYTES", "PHI_PERMISSIONS", "ROLE_PERMISSIONS",
-        "AccessPolicy", "JwksFile", "JwksUrl", "JwtPolicy", "KeySetError", "KeySource",
-        "LocalKeyError", "Permission", "Principal", "Role", "Unauthenticated", "ensure_local_key",
+        "ALGORITHMS", "DELIVERY_ISSUER", "LOCAL_ISSUER", "MAX_TOKEN_BYTES", "PHI_PERMISSIONS",
+        "ROLE_PERMISSIONS", "AccessPolicy", "DeliverySigner", "DeliveryVerifier", "JwksFile",
+        "JwksUrl", "JwtPolicy", "KeySetError", "KeySource", "LocalKeyError", "Permission",
+        "Principal", "Role", "TokenFile", "TokenSource", "Unauthenticated", "delivery_jwks_path",
+        "delivery_key_path", "ensure_delivery_key", "ensure_local_key", "function_audience",
         "grants", "known_roles", "local_jwks_path", "matrix_markdown", "mint_token", "parse_jwks",
         "permissions_of", "policy_from_settings", "served_jwks_file", "signing_key_path",
-        "uses_local_issuer",
+        "sink_tokens", "uses_local_delivery_issuer", "uses_local_issuer",
     }  # fmt: skip

@@ -7,15 +7,19 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 import pytest
+from delivery import unused_signer
 from loops import run
 
+from acme.auth import DeliverySigner, DeliveryVerifier, Unauthenticated
 from acme.runtime import FunctionStatus, Gateway, Runtime, RuntimeMetrics, load_stack
+from acme.runtime.forwarding import Forwarding
 from acme.settings import load_settings
 from acme.stack import ServerHealth
 
@@ -85,6 +89,69 @@ def test_proxies_method_path_query_headers_and_body(client: httpx.Client) -> Non
     assert headers["x-forwarded-for"] == "127.0.0.1"
 
 
+def test_forwarding_headers_are_the_gateways_own_and_vouched_for(
+    client: httpx.Client, runtime: Runtime
+) -> None:
+    forged = {
+        "X-Forwarded-For": "10.66.66.66",
+        "Forwarded": "for=10.66.66.67",
+        "X-Real-IP": "10.66.66.68",
+        "X-Acme-Forwarded": "forged.token.value",
+    }
+    echoed = client.get("/function/echo/", headers=forged).json()
+    headers = {k.lower(): v for k, v in echoed["headers"].items()}
+    assert headers["x-forwarded-for"] == "127.0.0.1"  # replaced, not appended to
+    assert "forwarded" not in headers and "x-real-ip" not in headers
+    verifier = DeliveryVerifier.from_settings(runtime.settings, "echo")
+    claims = verifier.verify(f"Bearer {headers['x-acme-forwarded']}", use="forwarded")
+    assert claims["client_ip"] == "127.0.0.1"
+    with pytest.raises(Unauthenticated, match="cannot deliver events"):
+        verifier.verify(f"Bearer {headers['x-acme-forwarded']}")  # never a delivery token
+
+
+def test_a_trusted_proxy_names_the_client(
+    runtime: Runtime, loop: asyncio.AbstractEventLoop
+) -> None:
+    signer = DeliverySigner.from_settings(runtime.settings, subject="t")
+
+    async def fetch(headers: dict[str, str]) -> dict[str, str]:
+        async with httpx.AsyncClient() as upstream:
+            gateway = Gateway(
+                runtime.pool, metrics=RuntimeMetrics(), web_dir=Path("/nonexistent"),
+                servers=fake_servers, function_timeout=5, http=upstream,
+                forwarding=Forwarding([ip_network("127.0.0.0/8")], signer),
+            )  # fmt: skip
+            transport = httpx.ASGITransport(gateway.app, client=("127.0.0.1", 5000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as web:
+                answer = await web.get("/function/echo/", headers=headers)
+        return {k.lower(): v for k, v in answer.json()["headers"].items()}
+
+    proxied = run(loop, fetch({"X-Forwarded-For": "10.66.66.66, 127.0.0.2"}))
+    assert proxied["x-forwarded-for"] == "10.66.66.66"
+    standard = run(loop, fetch({"Forwarded": 'for="[2001:db8::7]:4711";proto=https'}))
+    assert standard["x-forwarded-for"] == "2001:db8::7"
+    garbage = run(loop, fetch({"X-Forwarded-For": "10.1.1.1, not-an-address"}))
+    assert garbage["x-forwarded-for"] == "127.0.0.1"  # the walk stops at the last proxy
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/function/echo/reports/1/versions/%3C%0C%28/report.html", "control character"),
+        ("/function/echo/a/%2e%2e/secret", "is '..'"),
+        ("/function/echo/%ff%fe", "not UTF-8"),
+        ("/function/echo/a%2Fb", "encoded slash"),
+        ("/function/ech%6f/x", "not percent-encoded"),
+    ],
+)
+def test_paths_it_cannot_forward_are_a_json_400(
+    client: httpx.Client, path: str, reason: str
+) -> None:
+    answer = client.get(httpx.URL(client.base_url.join("/")).copy_with(raw_path=path.encode()))
+    assert answer.status_code == 400
+    assert reason in answer.json()["error"]
+
+
 def test_streams_a_large_chunked_body(client: httpx.Client) -> None:
     chunk = b"0123456789abcdef" * 4096
 
@@ -134,25 +201,26 @@ def test_concurrent_cold_requests_start_the_function_once(client: httpx.Client) 
     assert _function(client, "hello")["starts"] == starts + 1
 
 
-def test_cloudevent_functions_are_reachable_and_slow_answers_time_out(
-    client: httpx.Client,
-) -> None:
-    def nap(seconds: float) -> httpx.Response:
-        headers = {
-            "ce-specversion": "1.0",
-            "ce-id": f"nap-{seconds}",
-            "ce-source": "tests",
-            "ce-type": "org.acme.test.nap",
-            "content-type": "application/json",
-        }
-        return client.post("/function/sleeper/", headers=headers, json={"seconds": seconds})
+def test_cloudevent_functions_are_not_served_and_not_started(client: httpx.Client) -> None:
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "nap-1",
+        "ce-source": "tests",
+        "ce-type": "org.acme.imaging.tick",
+        "content-type": "application/json",
+    }
+    answer = client.post("/function/sleeper/", headers=headers, json={"seconds": 0})
+    assert answer.status_code == 404
+    assert answer.json()["function"] == "sleeper"
+    assert "only the platform delivers to it" in answer.json()["error"]
+    assert _function(client, "sleeper")["starts"] == 0
 
-    assert nap(0).status_code == 200
-    slow = nap(3)  # ACME_FUNCTION_TIMEOUT is 1.5s here
+
+def test_slow_answers_time_out(client: httpx.Client) -> None:
+    assert client.get("/function/echo/", params={"sleep": "0"}).status_code == 200
+    slow = client.get("/function/echo/", params={"sleep": "3"})  # ACME_FUNCTION_TIMEOUT: 1.5s
     assert slow.status_code == 504
-    assert slow.json()["error"] == (
-        "function 'sleeper' did not answer in time (ACME_FUNCTION_TIMEOUT)"
-    )
+    assert slow.json()["error"] == "function 'echo' did not answer in time (ACME_FUNCTION_TIMEOUT)"
 
 
 def test_metrics_show_cold_starts_and_proxied_requests(client: httpx.Client) -> None:
@@ -193,6 +261,7 @@ def _static_client(web_dir: Path) -> httpx.AsyncClient:
         web_dir=web_dir,
         servers=fake_servers,
         function_timeout=5,
+        forwarding=Forwarding([], unused_signer()),
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(gateway.app), base_url="http://gw")
 

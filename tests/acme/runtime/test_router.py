@@ -8,6 +8,7 @@ every request, or at a real functions-framework process.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -22,12 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
 import psycopg
 import pytest
 from cloudevents.http import CloudEvent
+from delivery import throwaway_signer
 from prometheus_client import CollectorRegistry
 from psycopg import sql
 
@@ -40,6 +43,7 @@ from acme.runtime.router import Router, TriggerSpec
 from acme.settings import Settings
 
 RECORD_ONCE = Path(__file__).resolve().parents[2] / "fixtures/functions/router/record_once"
+SIGNER = throwaway_signer()
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,16 @@ async def _eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: 
         await asyncio.sleep(0.05)
 
 
+def _claims(authorization: str) -> dict[str, Any]:
+    scheme, _, token = authorization.partition(" ")
+    assert scheme == "Bearer"
+    payload = token.split(".")[1]
+    decoded: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return decoded
+
+
 def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
     return registry.get_sample_value(name, labels) or 0.0
 
@@ -176,7 +190,8 @@ def _router(
     settings: Settings, triggers: list[TriggerSpec], urls: dict[str, str]
 ) -> tuple[Router, CollectorRegistry]:
     registry = CollectorRegistry()
-    return Router(settings, triggers, StaticActivator(urls), registry=registry), registry
+    router = Router(settings, triggers, StaticActivator(urls), tokens=SIGNER, registry=registry)
+    return router, registry
 
 
 def _acme_dlq(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -223,6 +238,13 @@ def test_retries_back_off_exponentially_until_a_2xx(settings: Settings) -> None:
     assert first.headers["content-type"] == "application/json"
     assert not [name for name in first.headers if name.lower().startswith("nats-")]
     assert json.loads(first.body) == event.get_data()
+    claims = [_claims(r.headers["Authorization"]) for r in server.requests]
+    assert {c["aud"] for c in claims} == {"acme/functions/fn"}
+    assert {c["acme_use"] for c in claims} == {"delivery"}
+    assert all(0 < c["exp"] - c["iat"] <= 60 for c in claims)
+    assert len({c["jti"] for c in claims}) == 4  # a fresh token for every attempt
+    assert [r.headers["Acme-Delivery-Attempt"] for r in server.requests] == ["1", "2", "3", "4"]
+    assert {r.headers["Acme-Delivery-Attempts"] for r in server.requests} == {"5"}
     gaps = [b.at - a.at for a, b in zip(server.requests, server.requests[1:], strict=False)]
     assert gaps[0] >= 0.3 * 0.9
     assert gaps[0] < gaps[1] < gaps[2], gaps
@@ -461,7 +483,9 @@ def test_a_function_killed_mid_request_gets_the_event_again_and_acts_once(
         return int(count[0]) if count else 0
 
     async def scenario() -> None:
-        router = Router(settings, [trigger], record_once, registry=CollectorRegistry())
+        router = Router(
+            settings, [trigger], record_once, tokens=SIGNER, registry=CollectorRegistry()
+        )
         async with router.serving():
             await _publish(settings, event)
 

@@ -1,0 +1,264 @@
+"""Running one request of an HTTP function: match, authenticate, authorise, validate, handle,
+audit (the behaviour :mod:`acme.http` documents)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Literal
+
+import flask
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from acme.auth import DeliveryVerifier
+from acme.auth._delivery import CLIENT_CLAIM, FORWARDED_HEADER
+from acme.auth._principal import AccessPolicy, Principal, Unauthenticated
+from acme.clientaddr import client_address, parse_ip
+from acme.errors import BusError, DatabaseError, StorageError
+from acme.events import AccessRecorded, EventType
+from acme.events.models import describe_validation_error
+from acme.function import Context
+from acme.http import OPENAPI_PATH, ApiError, ApiRequest, Body, HttpApi, Route
+from acme.log import get_logger
+from acme.ratelimit import FixedWindow
+
+Outcome = Literal["success", "denied", "error"]
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_UNAVAILABLE = (DatabaseError, StorageError, BusError)
+_logger = get_logger(__name__)
+
+
+class Dispatcher:
+    """The routes of one :class:`HttpApi` behind one functions-framework target."""
+
+    def __init__(self, api: HttpApi, policy_factory: Callable[[Context], AccessPolicy]) -> None:
+        self.api = api
+        self.urls = api.url_map()
+        self._policy_factory = policy_factory
+        self._policy: AccessPolicy | None = None
+        self._forwarded: DeliveryVerifier | None = None
+        self._limit: FixedWindow | None = None
+        self._lock = threading.Lock()
+
+    def policy(self, ctx: Context) -> AccessPolicy:
+        with self._lock:
+            if self._policy is None:
+                self._policy = self._policy_factory(ctx)
+            return self._policy
+
+    def __call__(self, ctx: Context, request: flask.Request) -> flask.Response:
+        if request.method == "GET" and request.path.rstrip("/") == OPENAPI_PATH:
+            return flask.jsonify(self.api.openapi())
+        adapter = self.urls.bind("localhost")
+        try:
+            index, params = adapter.match(request.path, method=request.method)
+        except NotFound:
+            return _error(404, "not-found", f"no route {request.method} {request.path}")
+        except MethodNotAllowed:
+            return _error(405, "method-not-allowed", f"{request.method} is not allowed here")
+        route = self.api.routes[int(index)]
+        return self._run(ctx, route, request, {k: str(v) for k, v in params.items()})
+
+    def source_address(self, ctx: Context, request: flask.Request) -> str:
+        """The client's address: what the gateway's verified token says, else the peer (or
+        what trusted proxies say, ``ACME_TRUSTED_PROXIES``)."""
+        vouched = request.headers.get(FORWARDED_HEADER)
+        if vouched:
+            try:
+                claims = self._verifier(ctx).verify(f"Bearer {vouched}", use="forwarded")
+            except Unauthenticated as exc:
+                _logger.warning("forwarded-client token refused", error=str(exc))
+            else:
+                address = parse_ip(str(claims.get(CLIENT_CLAIM, "")))
+                if address is not None:
+                    return str(address)
+        headers = dict(request.headers)
+        return client_address(request.remote_addr, headers, ctx.settings.trusted_networks)
+
+    def _run(
+        self, ctx: Context, route: Route, request: flask.Request, params: dict[str, str]
+    ) -> flask.Response:
+        wanted = request.headers.get("X-Request-Id", "")
+        request_id = wanted if _REQUEST_ID.match(wanted) else str(uuid.uuid4())
+        source_ip = self.source_address(ctx, request)
+        policy = self.policy(ctx)
+        audit = _Audit(ctx, route, request, request_id, source_ip)
+        try:
+            principal = policy.authenticate(request.headers.get("Authorization"))
+        except Unauthenticated as exc:
+            if route.phi:
+                limit = self._anonymous_limit(ctx)
+                if not limit.allow(source_ip):
+                    answer = _error(
+                        429, "too-many-requests",
+                        f"more than {limit.limit} unauthenticated attempts from this address "
+                        "in a minute (ACME_AUDIT_ANONYMOUS_LIMIT); try again later",
+                    )  # fmt: skip
+                    answer.headers["Retry-After"] = str(limit.retry_after())
+                    return answer
+                audit.denied(None)
+            answer = _error(401, "unauthenticated", str(exc))
+            answer.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            return answer
+        if not policy.allows(principal, route.permission):
+            if route.phi:
+                audit.denied(principal)
+            return _error(403, "forbidden", f"role(s) {sorted(principal.roles)} lack "
+                          f"permission {route.permission!r}")  # fmt: skip
+        api_request = ApiRequest(
+            principal=principal,
+            path_params=params,
+            query=dict(request.args),
+            headers=dict(request.headers),
+            body=None,
+            request_id=request_id,
+            source_ip=source_ip,
+        )
+        outcome: Outcome = "error"
+        try:
+            api_request.params = _parse_query(route, request)
+            api_request.body = _parse_body(route, request)
+            answer = _answer(route.handler(ctx, api_request), request_id)
+            outcome = "success"
+        except ApiError as exc:
+            outcome = "success" if exc.status < 500 else "error"
+            answer = _error(exc.status, exc.code, str(exc))
+        except _UNAVAILABLE as exc:
+            _logger.error("request failed: a server is unavailable", error=type(exc).__name__)
+            answer = _unavailable(f"a server this function needs failed ({type(exc).__name__})")
+        except Exception:
+            audit.attempted(principal, api_request.study_uid, "error")
+            raise
+        if route.phi and not audit.attempted(principal, api_request.study_uid, outcome):
+            return _unavailable("the access could not be recorded; nothing is released unaudited")
+        return answer
+
+    def _verifier(self, ctx: Context) -> DeliveryVerifier:
+        with self._lock:
+            if self._forwarded is None:
+                self._forwarded = DeliveryVerifier.from_settings(ctx.settings, ctx.name)
+            return self._forwarded
+
+    def _anonymous_limit(self, ctx: Context) -> FixedWindow:
+        with self._lock:
+            if self._limit is None:
+                self._limit = FixedWindow(
+                    ctx.redis, name="anonymous-phi", limit=ctx.settings.audit_anonymous_limit
+                )
+            return self._limit
+
+
+class _Audit:
+    """The ``access.recorded`` events of one request to a PHI route."""
+
+    def __init__(
+        self, ctx: Context, route: Route, request: flask.Request, request_id: str, source: str
+    ) -> None:
+        self._ctx = ctx
+        self._route = route
+        self._resource = f"{request.method} /function/{ctx.name}{request.path}"[:1024]
+        self._request_id = request_id
+        self._source = source
+
+    def denied(self, principal: Principal | None) -> None:
+        """Record a refused attempt (a failure to record is logged: the answer is a refusal)."""
+        if not self.attempted(principal, None, "denied"):
+            _logger.error("a refused access could not be recorded", resource=self._resource)
+
+    def attempted(
+        self, principal: Principal | None, study_uid: str | None, outcome: Outcome
+    ) -> bool:
+        """Emit the record; False when the bus refused it."""
+        data = AccessRecorded(
+            actor=principal.user if principal else "anonymous",
+            role=principal.role if principal else "none",
+            action=self._route.action,
+            resource=self._resource,
+            study_uid=study_uid,
+            when=datetime.now(UTC),
+            source_ip=self._source,  # type: ignore[arg-type]
+            outcome=outcome,
+            request_id=self._request_id,
+        )
+        try:
+            self._ctx.emit(EventType.ACCESS_RECORDED, data)
+        except BusError as exc:
+            _logger.error("access record not published", error=str(exc))
+            return False
+        return True
+
+
+def _parse_query(route: Route, request: flask.Request) -> BaseModel | None:
+    if route.query is None:
+        return None
+    values = request.args.to_dict()
+    if (where := _unstorable(values)) is not None:
+        raise ApiError(422, "invalid-query", f"parameter {where} holds a NUL or a lone surrogate")
+    try:
+        return route.query.model_validate(values)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid-query", describe_validation_error(exc)) from None
+
+
+def _parse_body(route: Route, request: flask.Request) -> BaseModel | None:
+    if route.body is None:
+        return None
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ApiError(422, "invalid-body", "expected a JSON object body")
+    if (where := _unstorable(payload)) is not None:
+        raise ApiError(422, "invalid-body", f"field {where} holds a NUL or a lone surrogate")
+    try:
+        return route.body.model_validate(payload)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid-body", describe_validation_error(exc)) from None
+
+
+def _unstorable(value: object, where: str = "") -> str | None:
+    """Where ``value`` holds text no database or UTF-8 encoder takes (NUL, lone surrogates)."""
+    if isinstance(value, str):
+        return where or "value" if _BAD_TEXT.search(value) else None
+    if isinstance(value, dict):
+        items: list[tuple[str, object]] = [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(f"[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    for key, item in items:
+        if _BAD_TEXT.search(key):
+            return f"{where}.{key!r}" if where else repr(key)
+        found = _unstorable(item, f"{where}.{key}" if where and not key.startswith("[") else
+                            f"{where}{key}")  # fmt: skip
+        if found is not None:
+            return found
+    return None
+
+
+def _answer(result: BaseModel | Body, request_id: str) -> flask.Response:
+    if isinstance(result, Body):
+        response = flask.Response(result.content, mimetype=result.media_type)
+        if result.filename:
+            response.headers["Content-Disposition"] = f'inline; filename="{result.filename}"'
+    else:
+        response = flask.Response(result.model_dump_json(), mimetype="application/json")
+    response.headers["X-Request-Id"] = request_id
+    response.headers["Cache-Control"] = "no-store"  # PHI never sits in shared caches
+    return response
+
+
+def _error(status: int, code: str, detail: str) -> flask.Response:
+    response = flask.jsonify({"error": code, "detail": detail})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _unavailable(detail: str) -> flask.Response:
+    answer = _error(503, "unavailable", detail)
+    answer.headers["Retry-After"] = "5"
+    return answer
