@@ -9,7 +9,7 @@ the test double ``InMemoryBus``; :func:`make_bus` picks one from the settings.
 from acme.bus._factory import make_bus
 from acme.bus._http import HttpSinkBus
 from acme.bus._memory import InMemoryBus
-from acme.bus._nats import NatsBus, ensure_stream, stream_config
+from acme.bus._nats import NatsBus, connect, ensure_stream, stream_config
 from acme.bus._protocol import Bus
 from acme.bus._wire import MSG_ID_HEADER, from_nats_message, subject_for, to_nats_message
 
@@ -19,6 +19,7 @@ __all__ = [
     "HttpSinkBus",
     "InMemoryBus",
     "NatsBus",
+    "connect",
     "ensure_stream",
     "from_nats_message",
     "make_bus",

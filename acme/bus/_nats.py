@@ -89,8 +89,6 @@ class NatsBus:
     def __init__(
         self, settings: Settings, *, name: str = "acme", publish_timeout: float = 10.0
     ) -> None:
-        if not settings.nats_url:
-            raise ConfigError(SETTING, "no NATS URL is set (expected nats://host:port)")
         self._settings = settings
         self._timeout = publish_timeout
         self._loop = BackgroundLoop(name=f"{name}-nats")
@@ -139,20 +137,30 @@ class NatsBus:
         self.close()
 
 
-async def _connect(settings: Settings, name: str) -> tuple[Client, JetStreamContext]:
-    url = settings.nats_url or ""
+async def connect(settings: Settings, name: str) -> Client:
+    """The one way the platform connects to NATS: a client named ``name`` that reconnects
+    forever once connected.
+
+    :class:`ConfigError` naming ``ACME_NATS_URL`` when no URL is set, the server refuses the
+    login, or it cannot be reached within ``ACME_STARTUP_TIMEOUT``.
+    """
+    if not settings.nats_url:
+        raise ConfigError(SETTING, "no NATS URL is set (expected nats://host:port)")
+    url = settings.nats_url
     where = _redacted(url)
     errors: list[Exception] = []
 
     async def on_error(exc: Exception) -> None:
         errors.append(exc)
-        _log.warning("NATS connection error", server=where, error=f"{type(exc).__name__}: {exc}")
+        _log.warning("NATS connection error", client=name, server=where,
+                     error=f"{type(exc).__name__}: {exc}")  # fmt: skip
 
     async def on_disconnect() -> None:
-        _log.warning("NATS disconnected", server=where)
+        if not client.is_closed:  # closing on purpose is not worth a warning
+            _log.warning("NATS disconnected", client=name, server=where)
 
     async def on_reconnect() -> None:
-        _log.info("NATS reconnected", server=where)
+        _log.info("NATS reconnected", client=name, server=where)
 
     client = Client()
     try:
@@ -161,6 +169,7 @@ async def _connect(settings: Settings, name: str) -> tuple[Client, JetStreamCont
                 servers=[url],
                 name=name,
                 connect_timeout=2,
+                allow_reconnect=True,
                 reconnect_time_wait=1,
                 max_reconnect_attempts=-1,
                 error_cb=on_error,
@@ -179,6 +188,11 @@ async def _connect(settings: Settings, name: str) -> tuple[Client, JetStreamCont
             f"cannot reach NATS at {where} within {settings.startup_timeout:g}s "
             f"({type(last).__name__}: {last})",
         ) from None
+    return client
+
+
+async def _connect(settings: Settings, name: str) -> tuple[Client, JetStreamContext]:
+    client = await connect(settings, name)
     js = client.jetstream()
     try:
         await ensure_stream(js, settings)

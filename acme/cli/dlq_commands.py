@@ -13,8 +13,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from acme.bus import connect
 from acme.errors import BusError
-from acme.runtime.dlq import DeadLetterEntry, DeadLetterQueue, connect
+from acme.runtime.dlq import DeadLetterEntry, DeadLetterQueue
 from acme.settings import Settings, load_settings
 from acme.stack import connect_settings
 

@@ -19,7 +19,7 @@ from rich.table import Table
 from acme.auth import ensure_local_key
 from acme.bootstrap import bootstrap
 from acme.cli.study_commands import show_study
-from acme.errors import ServerError
+from acme.errors import AcmeError, ServerError
 from acme.runtime import PrefixedLines, Runtime, Stack, load_stack
 from acme.settings import Settings, load_settings
 from acme.stack import EmbeddedStack, ServerHealth, stack_health
@@ -73,7 +73,7 @@ def up() -> None:
         if jwks is not None:
             console.print(f"local token issuer: {escape(str(jwks))} (acme token --user U --role R)")
         if not stopping.is_set():
-            asyncio.run(_run_runtime(running, functions, console, stopping))
+            asyncio.run(_run_runtime(running, functions, stack, console, stopping))
     finally:
         signal.signal(signal.SIGTERM, request_stop)  # asyncio.run restored the defaults
         signal.signal(signal.SIGINT, request_stop)
@@ -83,9 +83,17 @@ def up() -> None:
 
 
 async def _run_runtime(
-    settings: Settings, functions: Stack, console: Console, stopping: threading.Event
+    settings: Settings,
+    functions: Stack,
+    servers: EmbeddedStack,
+    console: Console,
+    stopping: threading.Event,
 ) -> None:
-    """Functions, router and gateway until SIGINT/SIGTERM; then stop them in that order."""
+    """Functions, router and gateway until SIGINT/SIGTERM; then stop them in that order.
+
+    Meanwhile the servers are watched: one that exits is started again (same port, same
+    data), on this thread, so that it dies with ``acme up`` like the others.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -104,8 +112,26 @@ async def _run_runtime(
         console.print(f"[bold green]gateway[/] {escape(runtime.url)}/  ({escape(routes)})")
         console.print(f"functions: {', '.join(runtime.deployed) or 'none'}")
         console.print(f"home: {settings.home.resolve()}  ·  Ctrl-C to stop")
+        watcher = asyncio.create_task(_watch_servers(servers, console), name="acme-servers")
         await stop.wait()
+        watcher.cancel()
         console.print("stopping router, gateway and functions…")
+
+
+async def _watch_servers(stack: EmbeddedStack, console: Console, every: float = 0.5) -> None:
+    """Start again each server that exits, as long as the platform runs."""
+    while True:
+        try:
+            revived = stack.revive()
+        except (OSError, AcmeError) as exc:  # e.g. the program vanished: say so, keep watching
+            console.print(f"[red]a server could not be started again[/]: {escape(str(exc))}")
+            revived = []
+        for server in revived:
+            console.print(
+                f"[yellow]{server.name}[/] exited with code {server.exit_code}; started again "
+                f"on the same port with its data (restart {server.restarts})"
+            )
+        await asyncio.sleep(every)
 
 
 def _webhook_port(settings: Settings) -> int:
@@ -150,7 +176,7 @@ def status(study_uid: str | None, as_json: bool) -> None:
 
 def _health_table(health: list[ServerHealth]) -> Table:
     table = Table(title="servers")
-    for column in ("server", "healthy", "address", "managed", "detail"):
+    for column in ("server", "healthy", "address", "managed", "restarts", "detail"):
         table.add_column(column)
     for h in health:
         table.add_row(
@@ -158,6 +184,7 @@ def _health_table(health: list[ServerHealth]) -> Table:
             "[green]yes[/]" if h.healthy else "[red]no[/]",
             h.url or "-",
             "embedded" if h.managed else "external",
+            str(h.restarts) if h.managed else "-",
             h.detail,
         )
     return table

@@ -23,13 +23,12 @@ from typing import Final, Literal
 import nats
 import nats.errors
 import nats.js.errors
-from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg, RetentionPolicy, StorageType, StreamConfig
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from acme.bus import MSG_ID_HEADER
-from acme.errors import BusError, ConfigError
+from acme.errors import BusError
 from acme.log import get_logger
 from acme.settings import Settings
 
@@ -40,7 +39,6 @@ __all__ = [
     "DeadLetterKind",
     "DeadLetterQueue",
     "StoredMessage",
-    "connect",
     "dlq_stream_config",
     "dlq_subject_root",
     "replay_subject",
@@ -76,33 +74,6 @@ def dlq_stream_config(settings: Settings) -> StreamConfig:
         retention=RetentionPolicy.LIMITS,
         duplicate_window=DUPLICATE_WINDOW,
     )
-
-
-async def connect(settings: Settings, name: str) -> Client:
-    """A NATS connection that reconnects forever; :class:`ConfigError` if NATS is unreachable."""
-    if not settings.nats_url:
-        raise ConfigError("ACME_NATS_URL", "no NATS URL is set and no running stack was found")
-
-    async def on_error(exc: Exception) -> None:
-        _logger.warning("NATS connection error", client=name, error=type(exc).__name__)
-
-    client = Client()
-    try:
-        await client.connect(
-            servers=[settings.nats_url],
-            name=name,
-            connect_timeout=2,
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=1,
-            error_cb=on_error,
-        )
-    except (OSError, TimeoutError, nats.errors.Error) as exc:
-        await client.close()
-        raise ConfigError(
-            "ACME_NATS_URL", f"cannot reach NATS ({type(exc).__name__}: {exc})"
-        ) from None
-    return client
 
 
 class StoredMessage(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -90,6 +91,7 @@ class ProcessLaunch:
     log_path: Path
     scale_to_zero: bool = False
     idle_seconds: float = 0.0
+    stop_signal: signal.Signals = signal.SIGTERM
 
     def argv(self, host: str, port: int) -> list[str]:
         raise NotImplementedError
@@ -102,6 +104,9 @@ class FunctionLaunch(ProcessLaunch):
     main: Path
     target: str
     signature: Literal["cloudevent", "http"]
+    # A function is stopped once nobody holds a lease on it (no request in flight): gunicorn's
+    # quick shutdown, rather than its graceful one that lingers on idle keep-alive connections.
+    stop_signal: signal.Signals = signal.SIGINT
 
     def argv(self, host: str, port: int) -> list[str]:
         return [
@@ -177,6 +182,10 @@ class _Supervisor:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
+
+    @property
+    def process(self) -> ManagedProcess | None:
+        return self._process
 
     def say(self, line: str) -> None:
         self.output(self.launch.name, f"[acme] {line}")
@@ -254,6 +263,7 @@ class _Supervisor:
             process = ManagedProcess(
                 self.launch.name, self.launch.argv(self.host, port), log_path=self.launch.log_path,
                 cwd=self.launch.cwd, env=self.launch.env, stop_timeout=10.0,
+                stop_signal=self.launch.stop_signal,
                 on_output=lambda line: self.output(self.launch.name, line),
             )  # fmt: skip
             began = time.monotonic()
@@ -275,6 +285,9 @@ class _Supervisor:
                 self._fail_attempt(
                     f"exited with code {code} before answering; log {self.launch.log_path}"
                 )
+            if self.closed:  # asked to stop: not a crash, nothing to restart
+                self.last_exit_code = code
+                return
             self.crashes += 1
             self.last_exit_code = code
             self.metrics.crashes.labels(self.launch.name).inc()
@@ -407,7 +420,14 @@ class FunctionPool:
             supervisor.release()
 
     async def stop(self) -> None:
-        """Stop every function process; waiting callers get :class:`FunctionStartError`."""
+        """Stop every function process; waiting callers get :class:`FunctionStartError`.
+
+        Every process is asked to stop at once, then each is waited for.
+        """
+        for supervisor in self._supervisors.values():
+            supervisor.closed = True
+            if supervisor.process is not None:
+                supervisor.process.request_stop()
         await asyncio.gather(*(s.close() for s in self._supervisors.values()))
 
     def status(self) -> list[FunctionStatus]:

@@ -19,12 +19,11 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
-from acme.bus import Bus
+from acme.bus import Bus, connect
 from acme.errors import BusError, EventError
 from acme.events.notifications import from_minio
 from acme.log import get_logger
 from acme.runtime.bucket_events import error_field, publish_all
-from acme.runtime.dlq import connect
 from acme.settings import Settings
 
 __all__ = ["DURABLE", "MinioNatsSource", "ensure_minio_stream"]

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from acme.auth import TokenSource
 from acme.auth._delivery import AUDIENCE_PREFIX
-from acme.bus import ensure_stream, from_nats_message
+from acme.bus import connect, ensure_stream, from_nats_message
 from acme.errors import AcmeError, EventError
 from acme.log import bind_trace, get_logger
 from acme.runtime.delivery import DeliveryMetrics, DeliveryResult, Outcome, backoff_delay, deliver
@@ -50,7 +50,6 @@ from acme.runtime.dlq import (
     DeadLetterKind,
     DeadLetterQueue,
     StoredMessage,
-    connect,
 )
 from acme.runtime.dlq import replay_subject as _replay_subject
 from acme.runtime.functions import Activator

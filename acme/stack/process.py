@@ -103,6 +103,11 @@ class ManagedProcess:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def request_stop(self) -> None:
+        """Ask the program to stop (its stop signal) without waiting for it."""
+        if self._popen is not None and self._popen.poll() is None:
+            self._popen.send_signal(self.stop_signal)
+
     def stop(self) -> None:
         """Stop the process and every process it started; returns when all are gone."""
         if self._popen is None or self._popen.poll() is not None:

@@ -4,6 +4,13 @@
 on a free (or the configured) loopback port with its data under ``ACME_HOME``, probes the
 configured external ones, waits until all are healthy and returns the settings with every
 URL filled in. ``stop()`` shuts them down and leaves no process behind.
+
+``revive()`` is the supervisor's step (``acme up`` calls it twice a second): a server that
+exited is started again with the same command line, so on the same ports and with the same
+data, and clients reconnect to it as they would after a network blip. One that keeps dying
+is started again after a growing delay (0.5 s doubling, at most 30 s). Its restarts are
+recorded in the state file (``acme status``). Call it from the thread that started the
+stack: a server dies with the thread that started it (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
 
@@ -29,10 +37,29 @@ from acme.stack.servers import (
     SeaweedfsServer,
 )
 from acme.stack.servers.seaweedfs import webhook_url
-from acme.stack.state import ServerState, StackState, clear_state, write_state
+from acme.stack.state import ServerState, StackState, clear_state, read_state, write_state
 
 _POLL_SECONDS = 0.2
 _LAUNCH_ATTEMPTS = 3
+_STABLE_SECONDS = 30.0
+"""A server that ran this long before exiting is started again at once."""
+_MAX_DELAY = 30.0
+
+
+@dataclass(frozen=True)
+class Revival:
+    """A server :meth:`EmbeddedStack.revive` started again."""
+
+    name: str
+    exit_code: int
+    restarts: int
+
+
+@dataclass
+class _Watch:
+    started: float
+    failures: int = 0
+    due: float | None = None
 
 
 class _EarlyExit(ServerError):
@@ -53,6 +80,7 @@ class EmbeddedStack:
         self._servers = servers
         self.home = settings.home.resolve()
         self._launches: dict[str, Launch] = {}
+        self._watches: dict[str, _Watch] = {}
         self._lock: IO[str] | None = None
         self.state: StackState | None = None
 
@@ -97,14 +125,52 @@ class EmbeddedStack:
             },
         )
         write_state(self.home, self.state)
+        began = time.monotonic()
+        self._watches = {name: _Watch(started=began) for name in self._launches}
         return self.settings.model_copy(
             update={server.url_field: urls[server.name] for server in servers}
         )
 
+    def revive(self, now: float | None = None) -> list[Revival]:
+        """Start again every server that exited (see the module docstring)."""
+        clock = time.monotonic() if now is None else now
+        revived = []
+        for name, launch in self._launches.items():
+            code = launch.process.exit_code()
+            if code is None:
+                continue
+            watch = self._watches.setdefault(name, _Watch(started=-_STABLE_SECONDS))
+            if watch.due is None:
+                ran = clock - watch.started
+                watch.failures = 0 if ran >= _STABLE_SECONDS else watch.failures + 1
+                delay = min(0.5 * 2 ** (watch.failures - 1), _MAX_DELAY) if watch.failures else 0
+                watch.due = clock + delay
+            if clock < watch.due:
+                continue
+            launch.process.start()
+            watch.started, watch.due = clock, None
+            revived.append(Revival(name, code, self._restarted(name, launch)))
+        return revived
+
+    def _restarted(self, name: str, launch: Launch) -> int:
+        assert self.state is not None
+        server = self.state.servers[name]
+        server = server.model_copy(update={"restarts": server.restarts + 1,
+                                           "pid": launch.process.pid})  # fmt: skip
+        self.state = self.state.model_copy(update={"servers": {**self.state.servers, name: server}})
+        current = read_state(self.home)  # keep what others added (the gateway's URL)
+        if current is not None and current.pid == self.state.pid:
+            self.state = self.state.model_copy(update={"gateway_url": current.gateway_url})
+        write_state(self.home, self.state)
+        return server.restarts
+
     def stop(self) -> None:
-        """Stop every server this stack started, in reverse order; idempotent."""
-        for name in reversed(list(self._launches)):
-            self._launches.pop(name).process.stop()
+        """Stop every server this stack started, all at once (their clients are gone by then);
+        idempotent."""
+        launches = [self._launches.pop(name) for name in reversed(list(self._launches))]
+        if launches:
+            with ThreadPoolExecutor(max_workers=len(launches)) as pool:
+                list(pool.map(lambda launch: launch.process.stop(), launches))
         if self._lock is not None:
             clear_state(self.home)
             self._lock.close()

@@ -22,6 +22,8 @@ class ServerState(BaseModel):
     managed: bool
     pid: int | None = None
     log: str | None = None
+    restarts: int = 0
+    """Times the supervisor of ``acme up`` started the server again after it exited."""
 
 
 class StackState(BaseModel):

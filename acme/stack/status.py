@@ -33,6 +33,8 @@ class ServerHealth(BaseModel):
     detail: str
     pid: int | None = None
     probe_ms: float | None = None
+    restarts: int = 0
+    """Times ``acme up`` started the (embedded) server again after it exited."""
 
 
 def connect_settings(settings: Settings) -> Settings:
@@ -63,6 +65,7 @@ def stack_health(settings: Settings, timeout: float = 3.0) -> list[ServerHealth]
         known = state.servers.get(name) if (state is not None and running) else None
         managed = known.managed if known is not None else False
         pid = known.pid if known is not None else None
+        restarts = known.restarts if known is not None else 0
         if url is None:
             return ServerHealth(
                 name=name, url=None, managed=False, healthy=False, detail="not running"
@@ -76,11 +79,11 @@ def stack_health(settings: Settings, timeout: float = 3.0) -> list[ServerHealth]
         except ProbeFailure as exc:
             return ServerHealth(
                 name=name, url=redact(url), managed=managed, healthy=False,
-                detail=f"{exc.kind}: {exc.detail}", pid=pid,
+                detail=f"{exc.kind}: {exc.detail}", pid=pid, restarts=restarts,
             )  # fmt: skip
         return ServerHealth(
             name=name, url=redact(url), managed=managed, healthy=True, detail="ok", pid=pid,
-            probe_ms=round((time.monotonic() - began) * 1000, 1),
+            probe_ms=round((time.monotonic() - began) * 1000, 1), restarts=restarts,
         )  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=len(probes)) as pool:

@@ -9,12 +9,12 @@ import nats
 import pytest
 from click.testing import CliRunner
 
-from acme.bus import MSG_ID_HEADER, to_nats_message
+from acme.bus import MSG_ID_HEADER, connect, to_nats_message
 from acme.cli.dlq_commands import dlq
 from acme.events.cloudevents import new_event
 from acme.events.models import Tick
 from acme.events.types import EventType
-from acme.runtime.dlq import DeadLetter, DeadLetterQueue, StoredMessage, connect
+from acme.runtime.dlq import DeadLetter, DeadLetterQueue, StoredMessage
 from acme.settings import Settings
 
 

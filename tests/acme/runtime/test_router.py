@@ -34,11 +34,11 @@ from delivery import throwaway_signer
 from prometheus_client import CollectorRegistry
 from psycopg import sql
 
-from acme.bus import subject_for, to_nats_message
+from acme.bus import connect, subject_for, to_nats_message
 from acme.events.cloudevents import new_event
 from acme.events.models import SeriesCompleted, Tick
 from acme.events.types import EventType
-from acme.runtime.dlq import DeadLetterEntry, DeadLetterQueue, connect
+from acme.runtime.dlq import DeadLetterEntry, DeadLetterQueue
 from acme.runtime.router import Router, TriggerSpec
 from acme.settings import Settings
 
