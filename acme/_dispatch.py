@@ -59,8 +59,10 @@ class Dispatcher:
             index, params = adapter.match(request.path, method=request.method)
         except NotFound:
             return _error(404, "not-found", f"no route {request.method} {request.path}")
-        except MethodNotAllowed:
-            return _error(405, "method-not-allowed", f"{request.method} is not allowed here")
+        except MethodNotAllowed as exc:
+            answer = _error(405, "method-not-allowed", f"{request.method} is not allowed here")
+            answer.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
+            return answer
         route = self.api.routes[int(index)]
         return self._run(ctx, route, request, {k: str(v) for k, v in params.items()})
 

@@ -26,18 +26,34 @@ answer (:func:`acme._openapi.statuses`); ``errors`` names those a handler raises
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import flask
 import functions_framework
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
 from werkzeug.routing import Map, Rule
 
 from acme.auth._principal import AccessPolicy, Principal
 from acme.errors import AcmeError
 from acme.function import Context, _ProcessContext
+
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: object) -> object:
+    if isinstance(value, str) and not _ISO_INSTANT.match(value):
+        raise ValueError(
+            "expected an ISO 8601 date and time with its offset, e.g. 2026-03-04T05:06:07Z"
+        )
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+"""A query parameter naming an instant: ISO 8601 text with an offset, never a bare number
+(which pydantic would otherwise read as seconds since the epoch)."""
 
 Action = Literal["read", "search", "render", "download", "export", "sign", "update"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -111,15 +111,13 @@ class AuditQuery(BaseModel):
     until: AwareDatetime | None = Field(default=None, description="Occurred before (exclusive).")
     after: int | None = Field(default=None, ge=0, description="Cursor: rows after this id (asc).")
     before: int | None = Field(
-        default=None, ge=1, description="Cursor: rows before this id (desc)."
+        default=None, ge=0, description="Cursor: rows before this id (desc)."
     )
     order: Literal["asc", "desc"] = "asc"
     limit: int = Field(default=100, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _consistent(self) -> AuditQuery:
-        if self.since and self.until and self.until <= self.since:
-            raise ValueError("until must be later than since")
         if self.after is not None and self.order != "asc":
             raise ValueError("after is the cursor of order=asc; use before with order=desc")
         if self.before is not None and self.order != "desc":

@@ -148,7 +148,7 @@ class Gateway:
         try:
             base = await exits.enter_async_context(self._functions.lease(name))
         except UnknownFunction as exc:
-            return self._failed("_unknown", began, "unknown", 404, str(exc), shown=name)
+            return self._failed("_unknown", began, "unknown_function", 404, str(exc), shown=name)
         except FunctionStartTimeout as exc:
             return self._failed(name, began, "start_timeout", 504, str(exc))
         except FunctionStartError as exc:
@@ -217,9 +217,11 @@ class Gateway:
     def _failed(
         self, name: str, began: float, outcome: str, status: int, message: str, *, shown: str = ""
     ) -> Response:
-        """A JSON error; ``shown`` is the requested name when it is not a metric label."""
+        """A JSON error as functions answer them (``error`` code, ``detail``) naming the
+        function; ``shown`` is the requested name when it is not a metric label."""
         self._metrics.proxied.labels(name, outcome).observe(time.monotonic() - began)
-        return JSONResponse({"error": message, "function": shown or name}, status_code=status)
+        body = {"error": outcome.replace("_", "-"), "detail": message, "function": shown or name}
+        return JSONResponse(body, status_code=status)
 
     async def _static(self, request: Request) -> Response:
         root = self._web_dir.resolve()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from acme.audit import AuditQuery, AuditRow
+from acme.audit import Anchor, AuditQuery, AuditRow
 from acme.events.values import DicomUID
+from acme.http import IsoDateTime
 
 
 class AuditRecord(BaseModel):
@@ -62,15 +63,19 @@ class RecordsParams(BaseModel):
 
     study: DicomUID | None = Field(default=None, description="Study Instance UID.")
     actor: str | None = Field(
-        default=None, description="User id, or the emitting function's source."
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="User id, or the emitting function's source.",
     )
     type: str | None = Field(
-        default=None, description="Event type; a trailing * matches by prefix."
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="Event type; a trailing * matches by prefix.",
     )
-    since: AwareDatetime | None = Field(
-        default=None, description="Occurred at or after (ISO 8601)."
-    )
-    until: AwareDatetime | None = Field(default=None, description="Occurred before (ISO 8601).")
+    since: IsoDateTime | None = Field(default=None, description="Occurred at or after (ISO 8601).")
+    until: IsoDateTime | None = Field(default=None, description="Occurred before (ISO 8601).")
     order: Literal["asc", "desc"] = "desc"
     cursor: int | None = Field(default=None, ge=0, description="next_cursor of the previous page.")
     limit: int = Field(default=100, ge=1, le=500)
@@ -96,29 +101,29 @@ class VerifyParams(BaseModel):
 
     head: str | None = Field(
         default=None,
-        max_length=200,
+        json_schema_extra={"pattern": r"^[1-9][0-9]{0,18}:[0-9a-f]{64}$"},
         description="ID:HASH of a head reported earlier: also catches the newest rows removed.",
     )
 
+    @field_validator("head")
+    @classmethod
+    def _anchor(cls, value: str | None) -> str | None:
+        if value is not None:
+            Anchor.parse(value)  # ValueError naming the form ID:HASH
+        return value
+
 
 class ExportParams(BaseModel):
-    """Query parameters of ``GET /export``: a study, or a time range (or both)."""
+    """Query parameters of ``GET /export``: a study, a time range, both, or neither (the whole
+    trail, a page at a time)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     study: DicomUID | None = Field(default=None, description="Study Instance UID.")
-    since: AwareDatetime | None = Field(
-        default=None, description="Occurred at or after (ISO 8601)."
-    )
-    until: AwareDatetime | None = Field(default=None, description="Occurred before (ISO 8601).")
+    since: IsoDateTime | None = Field(default=None, description="Occurred at or after (ISO 8601).")
+    until: IsoDateTime | None = Field(default=None, description="Occurred before (ISO 8601).")
     cursor: int | None = Field(default=None, ge=0, description="From the Bundle's next link.")
     limit: int = Field(default=1000, ge=1, le=10_000)
-
-    @model_validator(mode="after")
-    def _selects_something(self) -> ExportParams:
-        if self.study is None and self.since is None and self.until is None:
-            raise ValueError("give study, or a time range (since and/or until)")
-        return self
 
     def query(self) -> AuditQuery:
         return AuditQuery(

@@ -23,10 +23,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pydantic import ValidationError
-
 from acme.auth import Permission, grants
-from acme.events.models import describe_validation_error
 from acme.function import Context
 from acme.http import ApiError, ApiRequest, Body, HttpApi
 from report import review
@@ -72,14 +69,17 @@ def _report_id(request: ApiRequest) -> uuid.UUID:
 
 
 @routes.get(
-    "/reports", permission=Permission.REPORTS_READ, phi=True, action="search", response=ReportList
+    "/reports",
+    permission=Permission.REPORTS_READ,
+    phi=True,
+    action="search",
+    query=ListParams,
+    response=ReportList,
 )
 def list_reports(ctx: Context, request: ApiRequest) -> ReportList:
     """Reports, most recently changed first; filter by status or study."""
-    try:
-        params = ListParams.model_validate(dict(request.query))
-    except ValidationError as exc:
-        raise ApiError(422, "invalid-query", describe_validation_error(exc)) from None
+    params = request.params
+    assert isinstance(params, ListParams)
     request.study_uid = params.study
     rows = review.list_reports(
         ctx, status=params.status, study_uid=params.study, limit=params.limit, offset=params.offset

@@ -149,7 +149,7 @@ def test_paths_it_cannot_forward_are_a_json_400(
 ) -> None:
     answer = client.get(httpx.URL(client.base_url.join("/")).copy_with(raw_path=path.encode()))
     assert answer.status_code == 400
-    assert reason in answer.json()["error"]
+    assert answer.json()["error"] == "bad-path" and reason in answer.json()["detail"]
 
 
 def test_streams_a_large_chunked_body(client: httpx.Client) -> None:
@@ -168,7 +168,8 @@ def test_unknown_function_is_a_json_404(client: httpx.Client) -> None:
     answer = client.get("/function/nope/anything")
     assert answer.status_code == 404
     assert answer.json() == {
-        "error": "no function named 'nope' (deployed: broken, echo, hello, sleeper)",
+        "error": "unknown-function",
+        "detail": "no function named 'nope' (deployed: broken, echo, hello, sleeper)",
         "function": "nope",
     }
 
@@ -178,7 +179,7 @@ def test_a_function_that_cannot_start_is_a_json_502(client: httpx.Client) -> Non
     assert answer.status_code == 502
     error = answer.json()
     assert error["function"] == "broken"
-    assert error["error"].startswith("function 'broken' exited with code 1 before answering")
+    assert error["detail"].startswith("function 'broken' exited with code 1 before answering")
 
 
 def test_a_cold_request_is_held_until_the_function_answers(client: httpx.Client) -> None:
@@ -212,7 +213,7 @@ def test_cloudevent_functions_are_not_served_and_not_started(client: httpx.Clien
     answer = client.post("/function/sleeper/", headers=headers, json={"seconds": 0})
     assert answer.status_code == 404
     assert answer.json()["function"] == "sleeper"
-    assert "only the platform delivers to it" in answer.json()["error"]
+    assert "only the platform delivers to it" in answer.json()["detail"]
     assert _function(client, "sleeper")["starts"] == 0
 
 
@@ -220,7 +221,7 @@ def test_slow_answers_time_out(client: httpx.Client) -> None:
     assert client.get("/function/echo/", params={"sleep": "0"}).status_code == 200
     slow = client.get("/function/echo/", params={"sleep": "3"})  # ACME_FUNCTION_TIMEOUT: 1.5s
     assert slow.status_code == 504
-    assert slow.json()["error"] == "function 'echo' did not answer in time (ACME_FUNCTION_TIMEOUT)"
+    assert slow.json()["detail"] == "function 'echo' did not answer in time (ACME_FUNCTION_TIMEOUT)"
 
 
 def test_metrics_show_cold_starts_and_proxied_requests(client: httpx.Client) -> None:
@@ -229,7 +230,8 @@ def test_metrics_show_cold_starts_and_proxied_requests(client: httpx.Client) -> 
     assert 'acme_function_cold_start_seconds_count{function="hello"}' in text
     assert 'acme_function_cold_start_seconds_bucket{function="echo",le="+Inf"} 1.0' in text
     assert 'acme_gateway_request_seconds_count{function="echo",outcome="ok"}' in text
-    assert 'acme_gateway_request_seconds_count{function="_unknown",outcome="unknown"}' in text
+    unknown = 'acme_gateway_request_seconds_count{function="_unknown",outcome="unknown_function"}'
+    assert unknown in text
     assert 'acme_function_replicas{function="echo"} 1.0' in text
     assert 'acme_function_in_flight{function="hello"} 0.0' in text
 
