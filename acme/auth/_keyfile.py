@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -37,6 +38,13 @@ def ensure_key(key_path: Path, jwks_path: Path) -> ECKey:
     document = {"keys": [key.as_dict(private=False)]}
     replace_file(jwks_path, json.dumps(document, indent=2).encode(), mode=0o644)
     return key
+
+
+def shared_secret(path: Path) -> str:
+    """The random secret in ``path`` (mode 0600), created once if absent."""
+    if not path.exists():
+        create_once(path, secrets.token_urlsafe(32).encode())
+    return path.read_text(encoding="utf-8").strip()
 
 
 def load_private_key(path: Path, *, setting: str) -> ECKey:

@@ -103,10 +103,13 @@ def make_source(settings: Settings, bus: Bus) -> NotificationSource:
         from acme.runtime.notify_sqs import SqsSource
 
         return SqsSource(settings, bus)
+    from acme.auth._keyfile import shared_secret
     from acme.runtime.notify_seaweedfs import SeaweedfsWebhook, webhook_address
+    from acme.stack.servers.seaweedfs import webhook_token_path
 
     host, port = webhook_address(settings)
-    return SeaweedfsWebhook(bus, region=settings.s3_region, host=host, port=port)
+    token = shared_secret(webhook_token_path(settings))
+    return SeaweedfsWebhook(bus, region=settings.s3_region, token=token, host=host, port=port)
 
 
 async def run(settings: Settings, bus: Bus) -> None:

@@ -1,15 +1,17 @@
 """SeaweedFS filer webhook -> CloudEvents: an HTTP server on the webhook port.
 
 The embedded stack configures SeaweedFS's webhook notifier to POST every filer event to
-``http://<host>:<webhook port>/seaweedfs`` (:mod:`acme.stack.servers.seaweedfs`). Each POST is
-answered ``200`` only after its CloudEvents (zero or one: folders, multipart parts, deletes
-give none) are published; ``503`` when publishing failed, so SeaweedFS retries; ``400`` for a
-body that is not a filer event (retrying would not help).
+``http://<host>:<webhook port>/seaweedfs`` (:mod:`acme.stack.servers.seaweedfs`), with
+``Authorization: Bearer`` and the token of ``<home>/auth/webhook-token``; a POST without it is
+a ``401``. Each POST is answered ``200`` only after its CloudEvents (zero or one: folders,
+multipart parts, deletes give none) are published; ``503`` when publishing failed, so
+SeaweedFS retries; ``400`` for a body that is not a filer event (retrying would not help).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import socket
 from typing import Final
 from urllib.parse import urlsplit
@@ -53,8 +55,11 @@ def webhook_address(settings: Settings) -> tuple[str, int]:
 class SeaweedfsWebhook:
     """The webhook receiver; :meth:`app` is the ASGI app, :meth:`run` serves it."""
 
-    def __init__(self, bus: Bus, *, region: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, bus: Bus, *, region: str, token: str, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self._bus = bus
+        self._expected = f"Bearer {token}".encode()
         self._region = region
         self.host = host
         self.port = port
@@ -91,6 +96,10 @@ class SeaweedfsWebhook:
             listener.close()
 
     async def _receive(self, request: Request) -> Response:
+        given = request.headers.get("authorization", "").encode("latin-1", "replace")
+        if not hmac.compare_digest(given, self._expected):
+            _logger.warning("webhook POST refused: no valid token")
+            return PlainTextResponse("a valid bearer token is required\n", status_code=401)
         body = await request.body()
         try:
             events = from_seaweedfs_webhook(body, default_region=self._region)

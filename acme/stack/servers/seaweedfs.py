@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from acme.auth._keyfile import shared_secret
 from acme.settings import Settings
 from acme.stack.health import s3_prober
 from acme.stack.ports import free_ports
@@ -36,6 +37,8 @@ NOTIFICATION_TOML = """\
 [notification.webhook]
 enabled = true
 endpoint = "{endpoint}"
+# The adapter answers 401 to a POST without this token (<home>/auth/webhook-token).
+bearer_token = "{token}"
 # Short retries: a notification that cannot be delivered soon is found by the inbox sweep,
 # while long back-offs would hold up the notifications queued behind it.
 timeout_seconds = 10
@@ -47,6 +50,11 @@ buffer_size = 10000
 event_types = ["create", "update", "rename"]
 path_prefixes = ["/buckets/"]
 """
+
+
+def webhook_token_path(settings: Settings) -> Path:
+    """The bearer token SeaweedFS sends with its notifications and the adapter expects."""
+    return (settings.home / "auth" / "webhook-token").resolve()
 
 
 def webhook_url(settings: Settings, port: int) -> str:
@@ -67,7 +75,10 @@ class SeaweedfsServer:
     def launch(self, settings: Settings, datadir: Path, port: int) -> Launch:
         data = datadir / "data"
         data.mkdir(parents=True, exist_ok=True)
-        (datadir / "notification.toml").write_text(NOTIFICATION_TOML.format(endpoint=self.webhook))
+        token = shared_secret(webhook_token_path(settings))
+        config = datadir / "notification.toml"
+        config.write_text(NOTIFICATION_TOML.format(endpoint=self.webhook, token=token))
+        config.chmod(0o600)
         ports = free_ports(settings.host, len(_OTHER_LISTENERS))
         argv = [
             binary("weed"),

@@ -30,6 +30,7 @@ from acme.runtime.notify_seaweedfs import SeaweedfsWebhook
 from acme.runtime.notify_sqs import SqsSource
 from acme.settings import Settings
 from acme.stack import read_state
+from acme.stack.servers.seaweedfs import webhook_token_path
 
 NOTIFICATIONS = Path(__file__).resolve().parents[2] / "fixtures/notifications"
 SEAWEEDFS_LINES = (NOTIFICATIONS / "seaweedfs-webhook-multipart.jsonl").read_text().splitlines()
@@ -51,18 +52,25 @@ class FlakyBus(InMemoryBus):
         super().publish(event)
 
 
-def _post(webhook: SeaweedfsWebhook, body: str | bytes) -> httpx.Response:
+TOKEN = "webhook-secret"
+
+
+def _post(
+    webhook: SeaweedfsWebhook, body: str | bytes, token: str | None = TOKEN
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+
     async def post() -> httpx.Response:
         transport = httpx.ASGITransport(app=webhook.app())
         async with httpx.AsyncClient(transport=transport, base_url="http://adapter") as client:
-            return await client.post("/seaweedfs", content=body)
+            return await client.post("/seaweedfs", content=body, headers=headers)
 
     return asyncio.run(post())
 
 
 def test_webhook_publishes_then_answers_200_with_stable_ids() -> None:
     bus = InMemoryBus()
-    webhook = SeaweedfsWebhook(bus, region="us-east-1")
+    webhook = SeaweedfsWebhook(bus, region="us-east-1", token=TOKEN)
     completed, folder = SEAWEEDFS_LINES[7], SEAWEEDFS_LINES[5]
 
     first = _post(webhook, completed)
@@ -78,8 +86,16 @@ def test_webhook_publishes_then_answers_200_with_stable_ids() -> None:
     assert repeat["id"] == event["id"]
 
 
+def test_webhook_refuses_a_post_without_the_token() -> None:
+    bus = InMemoryBus()
+    webhook = SeaweedfsWebhook(bus, region="us-east-1", token=TOKEN)
+    assert _post(webhook, SEAWEEDFS_LINES[7], token=None).status_code == 401
+    assert _post(webhook, SEAWEEDFS_LINES[7], token="guessed").status_code == 401
+    assert bus.published == []
+
+
 def test_webhook_answers_503_when_publishing_fails_and_400_for_garbage() -> None:
-    webhook = SeaweedfsWebhook(FlakyBus(failures=1), region="us-east-1")
+    webhook = SeaweedfsWebhook(FlakyBus(failures=1), region="us-east-1", token=TOKEN)
     assert _post(webhook, SEAWEEDFS_LINES[7]).status_code == 503
     garbage = _post(webhook, b'{"event_type": "explode"}')
     assert garbage.status_code == 400
@@ -127,6 +143,10 @@ def test_webhook_process_turns_a_real_put_into_a_cloudevent(
     state = read_state(stack_settings.home.resolve())
     assert state is not None
     port = str(httpx.URL(state.webhook_url).port)
+    # the adapter expects the token the session's SeaweedFS was configured with
+    token = webhook_token_path(settings)
+    token.parent.mkdir(parents=True, exist_ok=True)
+    token.write_text(webhook_token_path(stack_settings).read_text())
     log = tmp_path / "adapter.log"
     with log.open("wb") as out:
         adapter = subprocess.Popen(
