@@ -26,15 +26,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import flask
 import functions_framework
+import psycopg
 import redis
 import structlog
 from cloudevents.http import CloudEvent
+from psycopg.rows import TupleRow
 from werkzeug.exceptions import BadRequest
 
 from acme.auth import DeliveryVerifier, Unauthenticated
@@ -45,6 +47,7 @@ from acme.errors import AcmeError, EventError
 from acme.events import event_data, new_event, parse_http, traceparent_of
 from acme.events.models import EventData
 from acme.log import bind_trace, configure_logging, get_logger
+from acme.outbox import publish_staged, stage
 from acme.settings import Settings, load_settings
 from acme.storage import ObjectStore, S3ObjectStore, make_s3_client
 
@@ -127,12 +130,29 @@ class Context:
         traceparent: str | None = None,
         event_id: str | None = None,
     ) -> None:
-        """Publish a follow-up event from this function (waits until the bus accepted it)."""
+        """Publish an event that announces nothing stored (an access record), now: waits until
+        the bus accepted it. An event announcing a database change goes through
+        :meth:`transaction` instead."""
         self.bus.publish(
             new_event(
                 event_type, data, source=self.source, traceparent=traceparent, event_id=event_id
             )
         )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A database transaction whose events are announced once it has committed.
+
+        ``tx.conn`` is the connection; ``tx.emit(...)`` stages an event in the outbox in the
+        same transaction (:mod:`acme.outbox`). After the commit the events are published; if
+        the bus refuses, they stay staged and the outbox relay publishes them. A rollback
+        drops them with the change.
+        """
+        with self.db.connection() as conn, conn.transaction():
+            tx = Transaction(self, conn)
+            yield tx
+        if tx.events:
+            publish_staged(self.db, self.bus, tx.events)
 
     @classmethod
     def open(cls, name: str, settings: Settings) -> Context:
@@ -164,6 +184,38 @@ class Context:
         self.bus.close()
         self.db.close()
         self.redis.close()
+
+
+class Transaction:
+    """One transaction of a function: its connection and the events that announce it."""
+
+    def __init__(self, ctx: Context, conn: psycopg.Connection[TupleRow]) -> None:
+        self.conn = conn
+        self.events: list[CloudEvent] = []
+        self._source = ctx.source
+
+    def emit(
+        self,
+        event_type: str,
+        data: EventData,
+        *,
+        traceparent: str | None = None,
+        event_id: str | None = None,
+        **extensions: str | None,
+    ) -> CloudEvent:
+        """Stage an event of this function (``subject``, ``pipeline``, ``modality``,
+        ``bodypart`` may be given as for :func:`acme.events.new_event`)."""
+        event = new_event(
+            event_type, data, source=self._source, traceparent=traceparent, event_id=event_id,
+            **extensions,  # type: ignore[arg-type]
+        )  # fmt: skip
+        return self.announce(event)
+
+    def announce(self, event: CloudEvent) -> CloudEvent:
+        """Stage an event built elsewhere."""
+        stage(self.conn, event)
+        self.events.append(event)
+        return event
 
 
 Handler = Callable[[Context, Event], None]
