@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -59,6 +59,44 @@ class Rejected(AcmeError):
     """The event can never succeed (e.g. it names something that cannot exist): answer 400."""
 
 
+ATTEMPT_HEADER = "Acme-Delivery-Attempt"
+ATTEMPTS_HEADER = "Acme-Delivery-Attempts"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Which delivery of an event this is, and how many the trigger allows in all.
+
+    The router says so in ``Acme-Delivery-Attempt`` and ``Acme-Delivery-Attempts`` (the
+    stack.yml trigger's retries + 1). A broker that does not (Knative's) leaves ``attempt``
+    unknown, and ``attempts`` comes from ``ACME_DELIVERY_ATTEMPTS`` when the deployment sets it.
+    """
+
+    attempt: int | None = None
+    attempts: int | None = None
+
+    @property
+    def last(self) -> bool:
+        """True when no further delivery will come if this one fails."""
+        return (
+            self.attempt is not None
+            and self.attempts is not None
+            and (self.attempt >= self.attempts)
+        )
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str], settings: Settings) -> Delivery:
+        lowered = {key.lower(): value for key, value in headers.items()}
+        return cls(
+            attempt=_count(lowered.get(ATTEMPT_HEADER.lower())),
+            attempts=_count(lowered.get(ATTEMPTS_HEADER.lower())) or settings.delivery_attempts,
+        )
+
+
+def _count(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() and 0 < int(value) < 10_000 else None
+
+
 @dataclass(frozen=True)
 class Event:
     """A received CloudEvent with its data validated against its type's model."""
@@ -70,9 +108,10 @@ class Event:
     traceparent: str | None
     data: EventData
     raw: CloudEvent
+    delivery: Delivery = Delivery()
 
     @classmethod
-    def from_cloudevent(cls, event: CloudEvent) -> Event:
+    def from_cloudevent(cls, event: CloudEvent, delivery: Delivery | None = None) -> Event:
         subject = event.get("subject")
         return cls(
             id=str(event["id"]),
@@ -82,6 +121,7 @@ class Event:
             traceparent=traceparent_of(event),
             data=event_data(event),
             raw=event,
+            delivery=delivery or Delivery(),
         )
 
 
@@ -264,12 +304,14 @@ class _ProcessContext:
         return self._settings
 
 
-def run_handler(handler: Handler, ctx: Context, cloudevent: CloudEvent) -> None:
+def run_handler(
+    handler: Handler, ctx: Context, cloudevent: CloudEvent, delivery: Delivery | None = None
+) -> None:
     """Validate ``cloudevent``, run ``handler`` and map failures to HTTP answers."""
     bind_trace(traceparent_of(cloudevent))
     log = ctx.log.bind(event_id=str(cloudevent["id"]), event_type=str(cloudevent["type"]))
     try:
-        event = Event.from_cloudevent(cloudevent)
+        event = Event.from_cloudevent(cloudevent, delivery)
     except EventError as exc:
         log.warning("event rejected: malformed", error=str(exc))
         flask.abort(400, description=str(exc))
@@ -299,8 +341,9 @@ def receive(handler: Handler, process: _ProcessContext, request: flask.Request) 
         cloudevent = parse_http(dict(request.headers), request.get_data())
     except EventError as exc:
         return _json(400, "malformed-event", str(exc))
+    delivery = Delivery.from_headers(dict(request.headers), process.settings())
     try:
-        run_handler(handler, process.get(), cloudevent)
+        run_handler(handler, process.get(), cloudevent, delivery)
     except BadRequest as exc:
         return _json(400, "rejected", str(exc.description))
     return flask.Response(status=204)

@@ -299,6 +299,15 @@ class Settings(BaseSettings):
         None,
         description="Audience of the tokens sent to K_SINK (the Broker's address audience).",
     )
+    delivery_attempts: int | None = Field(
+        None,
+        ge=1,
+        le=100,
+        description=(
+            "Deliveries a trigger allows (stack.yml retry + 1), for brokers that do not say it"
+            " per delivery; the cluster manifests set it; unset: the router's header."
+        ),
+    )
     trusted_proxies: str = Field(
         "",
         description=(
