@@ -13,8 +13,8 @@ attributes unless said otherwise):
 * a transfer syntax the platform knows; a file without file meta (or whose meta names no
   syntax) is read in the encoding its first elements show: implicit or explicit VR, little or
   big endian.
-* every element as long as it declares, and every fragment of encapsulated pixel data
-  complete. A missing final sequence delimiter is accepted, as readers accept it.
+* every element as long as it declares, and encapsulated pixel data not cut inside an item.
+  A missing final sequence delimiter is accepted, as readers accept it.
 * the first frame decodes (pylibjpeg, GDCM, Pillow; see :mod:`dicom_ingest.pixels`).
 
 Patient attributes are Type 2 (present, possibly empty): an empty PatientID is accepted and
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 import warnings
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -53,7 +52,6 @@ _UIDS = ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID
 _UNDEFINED = 0xFFFFFFFF
 _CODE_STRING = re.compile(r"^[A-Z0-9_ ]{1,16}$")
 _PREAMBLE_AND_MAGIC = 132
-_ITEM = b"\xfe\xff\x00\xe0"
 _SYNTAX_OF_ENCODING = {
     (True, True): ImplicitVRLittleEndian,
     (False, True): ExplicitVRLittleEndian,
@@ -188,15 +186,20 @@ def _check_complete(data: bytes, ds: Dataset, had_preamble: bool) -> None:
     """Raise ``truncated`` when the bytes stop before what the file declares.
 
     pydicom reads a cut file without an error: compare each element's declared length with
-    the bytes present, the file meta group length with the file size, and each fragment of
-    encapsulated pixel data with what is left of it.
+    the bytes present, and the file meta group length with the file size. Encapsulated pixel
+    data cut inside an item leaves pydicom with no dataset at all; cut between items (the
+    final delimiter missing), it is read whole, and accepted.
     """
     if had_preamble:
         group_length = ds.file_meta.get("FileMetaInformationGroupLength")
         if group_length is not None and _PREAMBLE_AND_MAGIC + 12 + int(group_length) > len(data):
             raise Invalid("truncated", "the file ends inside its file meta information")
-        if len(ds) == 0:
-            raise Invalid("truncated", "the file ends right after its file meta information")
+        if len(ds) == 0:  # also what pydicom reads when a cut ends inside a pixel data item
+            raise Invalid(
+                "truncated",
+                "no element of the dataset could be read: the file ends after its file meta"
+                " information or inside its first element or pixel data item",
+            )
     for tag, element in ds._dict.items():
         if not isinstance(element, RawDataElement):
             continue
@@ -206,28 +209,6 @@ def _check_complete(data: bytes, ds: Dataset, had_preamble: bool) -> None:
                 "truncated",
                 f"element {tag} declares {element.length} bytes but only {present} are present",
             )
-        if element.length == _UNDEFINED and tag == 0x7FE00010 and element.value:
-            _check_fragments(element.value)
-
-
-def _check_fragments(value: bytes) -> None:
-    """Raise ``truncated`` when an item of encapsulated pixel data runs past the end.
-
-    The items are walked by their declared lengths; the walk stops at anything that is not
-    an item (the sequence delimiter, or padding where the delimiter is missing). Encapsulated
-    pixel data is always little endian (PS3.5 A.4).
-    """
-    number, offset = 0, 0
-    while offset + 8 <= len(value) and value[offset : offset + 4] == _ITEM:
-        (length,) = struct.unpack_from("<I", value, offset + 4)
-        if offset + 8 + length > len(value):
-            raise Invalid(
-                "truncated",
-                f"pixel data item {number} declares {length} bytes but only "
-                f"{len(value) - offset - 8} are present",
-            )
-        offset += 8 + length
-        number += 1
 
 
 def _check_first_frame(ds: Dataset) -> None:
