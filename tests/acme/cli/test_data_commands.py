@@ -12,7 +12,6 @@ from dicom_ingest.ingest import ingest_object
 from pydicom.data import get_testdata_file
 from stackprocs import ACME, clean_env, run_acme
 
-from acme import ledger
 from acme.function import Context
 from acme.settings import Settings
 from acme.storage import S3ObjectStore, ensure_buckets, make_s3_client
@@ -89,9 +88,7 @@ def _folder_to_send(tmp_path: Path) -> Path:
     return folder
 
 
-def test_send_waits_and_tells_what_became_of_each_file(
-    settings: Settings, tmp_path: Path
-) -> None:
+def test_send_waits_and_tells_what_became_of_each_file(settings: Settings, tmp_path: Path) -> None:
     ensure_buckets(make_s3_client(settings), settings.buckets.all())
     env = _env(settings, tmp_path / "home")
     proc = subprocess.Popen(

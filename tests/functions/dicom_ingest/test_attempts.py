@@ -16,8 +16,8 @@ from acme import ledger
 from acme.errors import StorageError
 from acme.events import EventType
 from acme.function import Context
-from acme.samples import SampleManifest
 from acme.runtime import load_stack
+from acme.samples import SampleManifest
 from acme.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -44,9 +44,8 @@ def test_a_good_instance_is_archived_indexed_and_leaves_the_inbox(
     data = (folder / entry.path).read_bytes()
     _drop(ctx, "modality-1/slice 001.dcm", data)
 
-    assert (
-        ingest_object(ctx, ctx.settings.buckets.inbox, "modality-1/slice 001.dcm", None) == "archived"
-    )
+    outcome = ingest_object(ctx, ctx.settings.buckets.inbox, "modality-1/slice 001.dcm", None)
+    assert outcome == "archived"
 
     key = canonical_archive_key(str(entry.study_uid), str(entry.series_uid), str(entry.sop_uid))
     assert ctx.store.get(ctx.settings.buckets.archive, key) == data

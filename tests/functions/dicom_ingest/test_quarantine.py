@@ -52,9 +52,12 @@ def test_the_row_the_json_the_event_and_the_ledger_hold_one_entry(
         from_row = ledger.quarantine_entry(conn, from_event.quarantine_key)
     beside = ctx.store.get(from_event.quarantine_bucket, f"{from_event.quarantine_key}.json")
     from_json = InstanceRejected.model_validate(json.loads(beside))
-    assert from_row == from_event == from_json == ledger.latest_by_key(
-        ctx.db, inbox, ["x.dcm"]
-    )["x.dcm"].quarantine
+    assert (
+        from_row
+        == from_event
+        == from_json
+        == ledger.latest_by_key(ctx.db, inbox, ["x.dcm"])["x.dcm"].quarantine
+    )
     assert from_event.reason_code == "not-dicom" and from_event.key == "x.dcm"
 
 
