@@ -25,9 +25,12 @@ from acme.function import Context, Rejected
 from acme.ledger import LedgerEntry
 from acme.storage import ObjectInfo, ObjectNotFoundError
 
+_SAID = {"archived": "stored", "duplicate": "duplicate", "quarantined": "quarantined"}
+
 
 def ingest_object(ctx: Context, bucket: str, key: str, traceparent: str | None) -> str:
-    """Ingest ``bucket/key``; return its outcome: archived, duplicate, quarantined or gone."""
+    """Ingest ``bucket/key``; return what happened: stored (archived), duplicate,
+    quarantined, or gone (settled and removed by someone else)."""
     if bucket != ctx.settings.buckets.inbox:
         raise Rejected(
             f"bucket {bucket!r}: dicom-ingest only ingests {ctx.settings.buckets.inbox!r}"
@@ -39,9 +42,9 @@ def ingest_object(ctx: Context, bucket: str, key: str, traceparent: str | None) 
     with ctx.db.connection() as conn:
         done = ledger.settled(conn, info)
     if done is not None:
-        return settle(ctx, done, traceparent).outcome
+        return _SAID[settle(ctx, done, traceparent).outcome]
     entry = with_attempts(ctx, info, traceparent, lambda: _ingest(ctx, info, traceparent))
-    return entry.outcome if entry is not None else "gone"
+    return _SAID[entry.outcome] if entry is not None else "gone"
 
 
 def _ingest(ctx: Context, info: ObjectInfo, traceparent: str | None) -> LedgerEntry | None:

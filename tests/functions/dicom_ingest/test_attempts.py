@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import flask
 import psycopg
 import pytest
 from dicom_ingest import ingest as ingest_module
+from dicom_ingest.api import routes
 from dicom_ingest.attempts import is_outage
 from dicom_ingest.ingest import ingest_object
 from dicom_ingest.sweep import sweep_inbox
 from jetstream import published
 
 from acme import ledger
+from acme.auth import ensure_local_key, mint_token, policy_from_settings
 from acme.errors import StorageError
 from acme.events import EventType
 from acme.function import Context
+from acme.http import dispatcher_for
 from acme.runtime import load_stack
 from acme.samples import SampleManifest
 from acme.settings import Settings
@@ -59,6 +63,14 @@ def test_an_object_that_keeps_failing_is_quarantined_and_never_tried_again(
     assert entry.tally_key == "quarantined: ingest-error"
     with ctx.db.connection() as conn:
         assert conn.execute("SELECT count(*) FROM ingest_attempts").fetchone() == (0,)
+    ensure_local_key(ctx.settings)
+    token = mint_token(ctx.settings, user="ops", roles=["admin"])
+    dispatch = dispatcher_for(routes, policy_from_settings(ctx.settings))
+    with flask.Flask("t").test_request_context(
+        "/metrics", headers={"Authorization": f"Bearer {token}"}
+    ):
+        text = dispatch(ctx, flask.request).get_data(as_text=True)
+    assert 'acme_ingest_settled_objects{outcome="quarantined",reason="ingest-error"} 1.0' in text
 
 
 def test_the_inbox_sweep_quarantines_a_poison_object_after_its_tries(
@@ -105,7 +117,7 @@ def test_an_outage_is_not_the_objects_fault(
             ingest_object(ctx, inbox, "fine.dcm", None)
     monkeypatch.undo()
 
-    assert ingest_object(ctx, inbox, "fine.dcm", None) == "archived"
+    assert ingest_object(ctx, inbox, "fine.dcm", None) == "stored"
 
 
 def test_a_dead_lettered_object_replayed_after_a_fix_is_archived(
@@ -119,7 +131,7 @@ def test_a_dead_lettered_object_replayed_after_a_fix_is_archived(
         ingest_object(ctx, inbox, "replayed.dcm", None)
     monkeypatch.undo()
 
-    assert ingest_object(ctx, inbox, "replayed.dcm", None) == "archived"
+    assert ingest_object(ctx, inbox, "replayed.dcm", None) == "stored"
     # ... and a replay of an object settled since changes nothing.
     assert ingest_object(ctx, inbox, "replayed.dcm", None) == "gone"
     assert len(published(ctx.settings, EventType.INSTANCE_STORED)) == 1

@@ -126,6 +126,6 @@ def test_the_sweep_ingests_objects_whose_notification_was_lost(
     finally:
         patient.close()
 
-    assert sweep_inbox(ctx, None) == {"archived": 1, "quarantined": 1}
+    assert sweep_inbox(ctx, None) == {"stored": 1, "quarantined": 1}
     assert list(ctx.store.list(ctx.settings.buckets.inbox)) == []
     assert len(published(ctx.settings, EventType.INSTANCE_STORED)) == 1

@@ -45,7 +45,7 @@ def test_a_good_instance_is_archived_indexed_and_leaves_the_inbox(
     _drop(ctx, "modality-1/slice 001.dcm", data)
 
     outcome = ingest_object(ctx, ctx.settings.buckets.inbox, "modality-1/slice 001.dcm", None)
-    assert outcome == "archived"
+    assert outcome == "stored"
 
     key = canonical_archive_key(str(entry.study_uid), str(entry.series_uid), str(entry.sop_uid))
     assert ctx.store.get(ctx.settings.buckets.archive, key) == data
@@ -79,7 +79,7 @@ def test_the_same_bytes_again_change_nothing(
         outcomes.append(ingest_object(ctx, ctx.settings.buckets.inbox, key, None))
     # The same bytes under the same key within the same second (S3 times have 1 s resolution)
     # are the same object to S3: settled again as it was, or a duplicate. Nothing changes.
-    assert outcomes[:2] == ["archived", "duplicate"] and outcomes[2] in ("archived", "duplicate")
+    assert outcomes[:2] == ["stored", "duplicate"] and outcomes[2] in ("stored", "duplicate")
     assert _inbox_keys(ctx) == []
     assert (_count(ctx, "instances"), _count(ctx, "series"), _count(ctx, "studies")) == (1, 1, 1)
     with ctx.db.connection() as conn:
@@ -190,7 +190,7 @@ def test_hostile_keys_are_handled(
         assert server_may_refuse and "HTTP 400" in str(refused)
         assert _inbox_keys(ctx) == []
         return
-    assert ingest_object(ctx, ctx.settings.buckets.inbox, key, None) == "archived"
+    assert ingest_object(ctx, ctx.settings.buckets.inbox, key, None) == "stored"
     archived = canonical_archive_key(
         str(entry.study_uid), str(entry.series_uid), str(entry.sop_uid)
     )

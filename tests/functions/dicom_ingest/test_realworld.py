@@ -49,7 +49,7 @@ def test_an_mr_image_without_a_final_delimiter_is_archived(ctx: Context, name: s
     data = pydicom_file(name)
     assert not data.rstrip(b"\x00").endswith(b"\xfe\xff\xdd\xe0"), "no sequence delimiter"
 
-    assert send(ctx, f"mr/{name}", data) == "archived"
+    assert send(ctx, f"mr/{name}", data) == "stored"
 
     ds = dcmread(BytesIO(data))
     key = canonical_archive_key(ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
@@ -71,7 +71,7 @@ def test_encapsulated_pixel_data_cut_inside_a_fragment_is_truncated(ctx: Context
 def test_a_big_endian_file_without_file_meta_settles_as_a_part10_copy(ctx: Context) -> None:
     data = pydicom_file("ExplVR_BigEndNoMeta.dcm")
 
-    assert send(ctx, "no-meta/big-endian.dcm", data) == "archived"
+    assert send(ctx, "no-meta/big-endian.dcm", data) == "stored"
 
     ds = dcmread(BytesIO(data), force=True)
     key = canonical_archive_key(ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
@@ -94,7 +94,7 @@ def test_an_image_only_gdcm_decodes_is_accepted(ctx: Context) -> None:
     assert frame.shape == fixed.shape == (1024, 256)
     assert np.abs(frame.astype(int) - fixed.astype(int)).mean() < 0.1
 
-    assert send(ctx, "gdcm-only.dcm", pydicom_file("JPEG-lossy.dcm")) == "archived"
+    assert send(ctx, "gdcm-only.dcm", pydicom_file("JPEG-lossy.dcm")) == "stored"
 
 
 def test_broken_jpeg_2000_is_still_corrupt(ctx: Context) -> None:
@@ -126,7 +126,7 @@ def test_a_file_without_meta_in_implicit_little_endian_is_archived() -> None:
 def test_a_lossless_transcode_is_a_duplicate_not_a_conflict(
     ctx: Context, first: str, second: str
 ) -> None:
-    assert send(ctx, first, pydicom_file(first)) == "archived"
+    assert send(ctx, first, pydicom_file(first)) == "stored"
 
     assert send(ctx, second, pydicom_file(second)) == "duplicate"
 
@@ -148,7 +148,7 @@ def test_a_lossless_transcode_is_a_duplicate_not_a_conflict(
 def test_other_content_under_an_archived_uid_is_a_conflict(
     ctx: Context, first: str, second: str, why: str
 ) -> None:
-    assert send(ctx, first, pydicom_file(first)) == "archived"
+    assert send(ctx, first, pydicom_file(first)) == "stored"
 
     assert send(ctx, second, pydicom_file(second)) == "quarantined"
 

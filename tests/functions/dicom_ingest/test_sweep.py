@@ -31,7 +31,7 @@ def test_a_lock_taken_over_after_it_expired_is_left_to_its_new_owner(
 
     monkeypatch.setattr(sweep_module, "ingest_object", slow_ingest)
 
-    assert sweep_inbox(ctx, None) == {"archived": 1}
+    assert sweep_inbox(ctx, None) == {"stored": 1}
 
     assert ctx.redis.get(name) == b"other-replica"
 
@@ -44,5 +44,5 @@ def test_the_lock_is_released_after_the_try(
     inbox = ctx.settings.buckets.inbox
     ctx.store.put(inbox, "quick.dcm", (folder / entry.path).read_bytes())
     name = "acme:ingest-lock:" + hashlib.sha256(f"{inbox}/quick.dcm".encode()).hexdigest()
-    assert sweep_inbox(ctx, None) == {"archived": 1}
+    assert sweep_inbox(ctx, None) == {"stored": 1}
     assert ctx.redis.exists(name) == 0
