@@ -1,15 +1,20 @@
-"""Dropping files into dicom-inbox, as a modality or a gateway would (``acme send``)."""
+"""Dropping files into dicom-inbox, as a modality or a gateway would (``acme send``), and
+waiting to learn what became of them (the inbox ledger, :mod:`acme.ledger`)."""
 
 from __future__ import annotations
 
 import secrets
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from acme.db import Pool
 from acme.errors import AcmeError, ConfigError
+from acme.ledger import LedgerEntry, latest_by_key, tally
 from acme.storage import ObjectStore
 
 
@@ -91,3 +96,38 @@ def send_files(
             if on_done is not None:
                 on_done(upload, upload.size)
     return report
+
+
+@dataclass
+class Settlement:
+    """What became of the uploads of one send: settled entries and keys still waiting."""
+
+    settled: dict[str, LedgerEntry] = field(default_factory=dict)
+    waiting: list[str] = field(default_factory=list)
+
+    def counts(self) -> Counter[str]:
+        """archived, duplicate, and quarantined by reason (see :func:`acme.ledger.tally`)."""
+        return tally(self.settled.values())
+
+
+def await_outcomes(
+    pool: Pool,
+    bucket: str,
+    keys: list[str],
+    *,
+    timeout: float,
+    poll: float = 1.0,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Settlement:
+    """Poll the ledger until every key is settled or ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    settled: dict[str, LedgerEntry] = {}
+    while True:
+        pending = [key for key in keys if key not in settled]
+        settled.update(latest_by_key(pool, bucket, pending))
+        if on_progress is not None:
+            on_progress(len(settled), len(keys))
+        if len(settled) == len(keys) or time.monotonic() >= deadline:
+            break
+        time.sleep(poll)
+    return Settlement(settled=settled, waiting=[key for key in keys if key not in settled])

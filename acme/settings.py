@@ -160,6 +160,14 @@ class Settings(BaseSettings):
         description="Age after which an inbox object is taken to have lost its notification.",
     )
     sweep_batch: int = Field(200, ge=1, description="Most stranded inbox objects one tick ingests.")
+    ingest_attempts: int = Field(
+        3,
+        ge=1,
+        description=(
+            "Failed tries at one inbox object before it is quarantined as ingest-error (keep it"
+            " at most the objects trigger's retry + 1 in stack.yml)."
+        ),
+    )
     routing_file: Path | None = Field(
         None, description="Routing rules for dicom-ingest; unset: its bundled routing.yml."
     )

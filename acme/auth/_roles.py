@@ -23,6 +23,7 @@ class Permission(StrEnum):
     REPORTS_AMEND = "reports:amend"
     AUDIT_READ = "audit:read"
     AUDIT_EXPORT = "audit:export"
+    INGEST_READ = "ingest:read"
     ADMIN = "admin"
 
 
@@ -43,13 +44,14 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             {_P.STUDIES_READ, _P.IMAGES_READ, _P.REPORTS_READ, _P.REPORTS_SIGN, _P.REPORTS_AMEND}
         ),
         Role.CLINICIAN: frozenset({_P.STUDIES_READ, _P.IMAGES_READ, _P.REPORTS_READ}),
-        Role.TECHNOLOGIST: frozenset({_P.STUDIES_READ, _P.IMAGES_READ}),
+        Role.TECHNOLOGIST: frozenset({_P.STUDIES_READ, _P.IMAGES_READ, _P.INGEST_READ}),
         Role.AUDITOR: frozenset({_P.AUDIT_READ, _P.AUDIT_EXPORT}),
-        Role.ADMIN: frozenset({_P.ADMIN}),
+        Role.ADMIN: frozenset({_P.INGEST_READ, _P.ADMIN}),
     }
 )
 """The permission matrix. Least privilege: auditors see the trail, not the images; admins
-run the platform, not the clinical data."""
+run the platform, not the clinical data, but see what became of uploads (the ingest ledger
+names objects by key and UID, never by patient)."""
 
 
 PHI_PERMISSIONS: frozenset[Permission] = frozenset(Permission) - {Permission.ADMIN}

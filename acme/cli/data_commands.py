@@ -1,4 +1,4 @@
-"""``acme samples`` and ``acme send``."""
+"""``acme samples``, ``acme send`` and the object view of ``acme status --object KEY``."""
 
 from __future__ import annotations
 
@@ -6,13 +6,19 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
 
-from acme.inbox import Upload, batch_prefix, expand, send_files
+from acme.db import make_pool
+from acme.inbox import Settlement, Upload, await_outcomes, batch_prefix, expand, send_files
+from acme.ledger import ObjectStatus, object_status
 from acme.samples import write_samples
-from acme.settings import load_settings
+from acme.settings import Settings, load_settings
 from acme.stack import connect_settings
 from acme.storage import S3ObjectStore, make_s3_client
+
+_LISTED = 20
 
 
 @click.command()
@@ -38,8 +44,17 @@ def samples(directory: Path, ct_slices: int, seed: int) -> None:
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--workers", default=8, show_default=True, help="Concurrent uploads.")
-def send(paths: tuple[Path, ...], workers: int) -> None:
-    """Upload files and folders into dicom-inbox, each under a unique key."""
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until every file is settled, then show what became of them.",
+)
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait at most.")
+def send(paths: tuple[Path, ...], workers: int, wait: bool, timeout: float) -> None:
+    """Upload files and folders into dicom-inbox, each under a unique key; then show what
+    became of them (archived, duplicate, quarantined by reason). Exits 1 when an upload
+    failed or a file was not settled within --timeout."""
     settings = connect_settings(load_settings())
     console = Console(stderr=True)
     files = expand(paths)
@@ -69,6 +84,94 @@ def send(paths: tuple[Path, ...], workers: int) -> None:
         f"to {settings.buckets.inbox} under {prefix}/"
     )
     for path, reason in report.failed:
-        console.print(f"[red]failed[/]: {path}: {reason}")
-    if report.failed:
+        console.print(f"[red]failed[/]: {escape(str(path))}: {escape(reason)}")
+    waiting = False
+    if wait and report.sent:
+        settlement = _settle(settings, console, report.sent, timeout)
+        _print_settlement(console, settlement, report.sent, timeout)
+        waiting = bool(settlement.waiting)
+    if report.failed or waiting:
         raise SystemExit(1)
+
+
+def _settle(settings: Settings, console: Console, sent: list[Upload], timeout: float) -> Settlement:
+    pool = make_pool(settings, application_name="acme-cli")
+    try:
+        with Progress(
+            TextColumn("settling"), BarColumn(), TextColumn("{task.completed}/{task.total} files"),
+            console=console,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("settle", total=len(sent))
+
+            def advance(settled: int, total: int) -> None:
+                progress.update(task, completed=settled, total=total)
+
+            return await_outcomes(
+                pool,
+                settings.buckets.inbox,
+                [upload.key for upload in sent],
+                timeout=timeout,
+                on_progress=advance,
+            )
+    finally:
+        pool.close()
+
+
+def _print_settlement(
+    console: Console, settlement: Settlement, sent: list[Upload], timeout: float
+) -> None:
+    table = Table(title="what became of the files sent")
+    table.add_column("outcome")
+    table.add_column("files", justify="right")
+    for outcome, count in sorted(settlement.counts().items()):
+        table.add_row(escape(outcome), str(count))
+    if settlement.waiting:
+        table.add_row(f"[yellow]not settled after {timeout:g}s[/]", str(len(settlement.waiting)))
+    console.print(table)
+    paths = {upload.key: upload.path for upload in sent}
+    problems = [
+        (paths[key], entry.describe())
+        for key, entry in sorted(settlement.settled.items())
+        if entry.outcome == "quarantined" or entry.quarantine is not None
+    ] + [(paths[key], "not settled yet") for key in settlement.waiting]
+    for path, what in problems[:_LISTED]:
+        console.print(f"{escape(str(path))}: {escape(what)}", soft_wrap=True)
+    if len(problems) > _LISTED:
+        console.print(f"... and {len(problems) - _LISTED} more (acme status --object KEY)")
+
+
+def show_object(settings: Settings, key: str, *, as_json: bool) -> None:
+    """Print what became of each upload under inbox ``key``; exit 1 when none is known."""
+    settings = connect_settings(settings)
+    pool = make_pool(settings, application_name="acme-cli")
+    try:
+        status = object_status(
+            pool, S3ObjectStore(make_s3_client(settings)), settings.buckets.inbox, key
+        )
+    finally:
+        pool.close()
+    if as_json:
+        click.echo(status.model_dump_json(indent=2))
+    else:
+        Console().print(_object_table(status))
+    if not status.entries and not status.waiting:
+        click.echo(f"acme: no upload under {key!r} in {settings.buckets.inbox}", err=True)
+        raise SystemExit(1)
+
+
+def _object_table(status: ObjectStatus) -> Table:
+    table = Table(title=f"{status.bucket}/{escape(status.key)}")
+    for column in ("received", "settled", "outcome", "what became of it"):
+        table.add_column(column)
+    if status.waiting:
+        tries = f"{status.attempts} tries, {status.failures} failed"
+        last = f" (last: {status.last_error})" if status.last_error else ""
+        table.add_row("in the inbox", "-", "waiting", escape(tries + last))
+    for entry in status.entries:
+        table.add_row(
+            f"{entry.received_at:%Y-%m-%d %H:%M:%S}",
+            f"{entry.settled_at:%Y-%m-%d %H:%M:%S}",
+            entry.outcome,
+            escape(entry.describe()),
+        )
+    return table

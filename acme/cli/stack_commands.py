@@ -18,6 +18,7 @@ from rich.table import Table
 
 from acme.auth import ensure_local_key
 from acme.bootstrap import bootstrap
+from acme.cli.data_commands import show_object
 from acme.cli.study_commands import show_study
 from acme.errors import AcmeError, ServerError
 from acme.runtime import PrefixedLines, Runtime, Stack, load_stack
@@ -158,10 +159,15 @@ async def _wait_listening(host: str, port: int, limit: float) -> None:
 
 @click.command()
 @click.argument("study_uid", required=False)
+@click.option("--object", "object_key", help="A dicom-inbox key: what became of its uploads.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(study_uid: str | None, as_json: bool) -> None:
-    """Health and address of each server; with STUDY_UID, where that study is."""
+def status(study_uid: str | None, object_key: str | None, as_json: bool) -> None:
+    """Health and address of each server; with STUDY_UID, where that study is; with
+    --object KEY, what became of each upload under that inbox key."""
     settings = load_settings()
+    if object_key is not None:
+        show_object(settings, object_key, as_json=as_json)
+        return
     if study_uid is not None:
         show_study(settings, study_uid, as_json=as_json)
         return

@@ -101,6 +101,7 @@ REJECT_REASONS: Final = (
     "unsupported-syntax",
     "corrupt-pixel-data",
     "invalid-key",
+    "ingest-error",
 )
 """Fixed reason codes for a quarantined object; see also ``missing-attribute:<Keyword>``."""
 

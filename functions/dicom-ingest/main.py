@@ -1,9 +1,15 @@
-"""dicom-ingest: archive, index or quarantine each dropped object; complete series on tick."""
+"""dicom-ingest: archive, index or quarantine each dropped object; complete series on tick.
+
+Two entries of stack.yml share this folder: ``dicom-ingest`` (target ``handler``: bucket
+notifications and ``tick``) and ``ingest-api`` (target ``api``: the ledger of what became of
+each upload, and the ingest metrics).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from dicom_ingest.api import routes
 from dicom_ingest.completion import complete_series
 from dicom_ingest.ingest import ingest_object
 from dicom_ingest.routing import load_routing
@@ -11,6 +17,7 @@ from dicom_ingest.sweep import sweep_inbox
 
 from acme.events import S3Object, Tick
 from acme.function import Context, Event, Rejected, cloudevent_function
+from acme.http import http_function
 
 DEFAULT_ROUTING = Path(__file__).with_name("routing.yml")
 
@@ -26,3 +33,6 @@ def handler(ctx: Context, event: Event) -> None:
             complete_series(ctx, routing, event.traceparent)
         case _:
             raise Rejected(f"dicom-ingest does not handle {event.type}")
+
+
+api = http_function(routes)

@@ -1,19 +1,28 @@
 """Read and validate one dropped object: what the archive needs, or why it is rejected.
 
-What the archive requires, and why (PS3.3 Type 1 attributes unless said otherwise):
+The question asked is "can this be read, and its first frame decoded with the decoders the
+platform ships?", not "is it byte-perfect". What the archive requires, and why (PS3.3 Type 1
+attributes unless said otherwise):
 
 * ``SOPInstanceUID`` — the archive key and the deduplication key.
 * ``SOPClassUID`` — what kind of object it is; kept in the index.
 * ``StudyInstanceUID``, ``SeriesInstanceUID`` — the archive layout and the grouping into
   series and studies.
 * ``Modality`` — routing and the per-modality stable age of series completion.
-* a transfer syntax the platform can read (every standard one: native, deflated, JPEG, JPEG-LS,
-  JPEG 2000, HTJ2K, RLE, MPEG/HEVC video) — otherwise AI functions could not decode it.
 * UIDs must be valid (digits and dots, 64 characters at most).
+* a transfer syntax the platform knows; a file without file meta (or whose meta names no
+  syntax) is read in the encoding its first elements show: implicit or explicit VR, little or
+  big endian.
+* every element as long as it declares, and encapsulated pixel data not cut inside an item.
+  A missing final sequence delimiter is accepted, as readers accept it.
+* the first frame decodes (pylibjpeg, GDCM, Pillow; see :mod:`dicom_ingest.pixels`).
 
 Patient attributes are Type 2 (present, possibly empty): an empty PatientID is accepted and
-indexed as an unknown patient. Pixel data is not decoded except the first frame of a
-compressed image, to quarantine broken compression at the door rather than in AI.
+indexed as an unknown patient.
+
+A Part 10 file (preamble, ``DICM``, file meta with a transfer syntax) is archived as it came,
+byte for byte. Anything else is archived as a Part 10 copy (the file meta added, the dataset
+written in its own encoding), and the bytes as received are kept beside it.
 """
 
 from __future__ import annotations
@@ -24,20 +33,30 @@ import warnings
 from dataclasses import dataclass, field
 from io import BytesIO
 
-import numpy as np
+from dicom_ingest.pixels import Undecodable, decode_frame, has_pixels
 from dicom_ingest.routing import ROUTING_TAGS
 from pydicom import dcmread
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels.utils import pixel_array
-from pydicom.uid import UID, AllTransferSyntaxes, ImplicitVRLittleEndian
+from pydicom.uid import (
+    UID,
+    AllTransferSyntaxes,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
 REQUIRED = ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID", "Modality")
 _UIDS = ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID")
 _UNDEFINED = 0xFFFFFFFF
 _CODE_STRING = re.compile(r"^[A-Z0-9_ ]{1,16}$")
 _PREAMBLE_AND_MAGIC = 132
+_SYNTAX_OF_ENCODING = {
+    (True, True): ImplicitVRLittleEndian,
+    (False, True): ExplicitVRLittleEndian,
+    (False, False): ExplicitVRBigEndian,
+}
 
 
 class Invalid(Exception):
@@ -81,22 +100,32 @@ class Header:
     had_preamble: bool = True
 
 
-def inspect(data: bytes) -> tuple[Header, bytes]:
-    """Validate ``data``; return its header and the bytes to archive.
+@dataclass(frozen=True)
+class Inspected:
+    """A valid instance: its header, the archive object and, for a copy, the original."""
 
-    The archived bytes are ``data`` itself, except for a bare dataset without the DICOM file
-    preamble (accepted, as DCMTK and Orthanc do), which is archived as a proper Part 10 file.
-    Raises :class:`Invalid` with the reason code.
-    """
+    header: Header
+    dataset: Dataset
+    archived: bytes
+    """The canonical archive object: the bytes as received when they are a Part 10 file."""
+    original: bytes | None
+    """The bytes as received when ``archived`` is a Part 10 copy of them, else None."""
+
+
+def inspect(data: bytes) -> Inspected:
+    """Validate ``data``; raises :class:`Invalid` with the reason code."""
     if not data:
         raise Invalid("empty", "the object has no content (a failed or aborted upload)")
     ds, had_preamble = _read(data)
-    syntax = UID(str(ds.file_meta.get("TransferSyntaxUID", "")))
+    as_is = had_preamble and "TransferSyntaxUID" in ds.file_meta
+    if not as_is:
+        _assume_syntax(ds)
+    syntax = UID(str(ds.file_meta.TransferSyntaxUID))
     if syntax not in AllTransferSyntaxes:
         raise Invalid(
             "unsupported-syntax", f"transfer syntax {syntax or '(none)'} is not a standard one"
         )
-    _check_complete(data, ds, had_preamble, syntax)
+    _check_complete(data, ds, had_preamble)
     for keyword in REQUIRED:
         value = ds.get(keyword)
         if value is None or str(value).strip() == "":
@@ -109,10 +138,15 @@ def inspect(data: bytes) -> tuple[Header, bytes]:
             )
     if not _CODE_STRING.match(str(ds.Modality).strip().upper()):
         raise Invalid("invalid-attribute:Modality", "Modality is not a DICOM code string")
-    if syntax.is_compressed and "PixelData" in ds:
-        _check_first_frame(ds, syntax)
-    archived = data if had_preamble else _as_part10(ds)
-    return _header(ds, archived, had_preamble), archived
+    if has_pixels(ds):
+        _check_first_frame(ds)
+    archived = data if as_is else _as_part10(ds)
+    return Inspected(
+        header=_header(ds, archived, had_preamble),
+        dataset=ds,
+        archived=archived,
+        original=None if as_is else data,
+    )
 
 
 def _read(data: bytes) -> tuple[Dataset, bool]:
@@ -134,52 +168,58 @@ def _read(data: bytes) -> tuple[Dataset, bool]:
             ) from None
     if len(ds) == 0 or not any(str(ds.get(k, "")) for k in ("SOPInstanceUID", "StudyInstanceUID")):
         raise Invalid("not-dicom", "no DICOM preamble and no DICOM dataset could be read")
-    if not isinstance(ds.file_meta, FileMetaDataset) or "TransferSyntaxUID" not in ds.file_meta:
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
     return ds, False
 
 
-def _check_complete(data: bytes, ds: Dataset, had_preamble: bool, syntax: UID) -> None:
+def _assume_syntax(ds: Dataset) -> None:
+    """Give a dataset without a transfer syntax the one its encoding shows (as read)."""
+    implicit, little = ds.original_encoding
+    syntax = _SYNTAX_OF_ENCODING.get((bool(implicit), bool(little)))
+    if syntax is None:
+        raise Invalid("unsupported-syntax", "implicit VR big endian is not a DICOM encoding")
+    if not isinstance(ds.file_meta, FileMetaDataset):
+        ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax
+
+
+def _check_complete(data: bytes, ds: Dataset, had_preamble: bool) -> None:
     """Raise ``truncated`` when the bytes stop before what the file declares.
 
     pydicom reads a cut file without an error: compare each element's declared length with
-    the bytes present, and the file meta group length with the file size.
+    the bytes present, and the file meta group length with the file size. Encapsulated pixel
+    data cut inside an item leaves pydicom with no dataset at all; cut between items (the
+    final delimiter missing), it is read whole, and accepted.
     """
     if had_preamble:
         group_length = ds.file_meta.get("FileMetaInformationGroupLength")
         if group_length is not None and _PREAMBLE_AND_MAGIC + 12 + int(group_length) > len(data):
             raise Invalid("truncated", "the file ends inside its file meta information")
-        if len(ds) == 0:
-            raise Invalid("truncated", "the file ends right after its file meta information")
+        if len(ds) == 0:  # also what pydicom reads when a cut ends inside a pixel data item
+            raise Invalid(
+                "truncated",
+                "no element of the dataset could be read: the file ends after its file meta"
+                " information or inside its first element or pixel data item",
+            )
     for tag, element in ds._dict.items():
-        if not isinstance(element, RawDataElement) or element.length == _UNDEFINED:
+        if not isinstance(element, RawDataElement):
             continue
         present = len(element.value) if element.value is not None else 0
-        if present < element.length:
+        if element.length != _UNDEFINED and present < element.length:
             raise Invalid(
                 "truncated",
                 f"element {tag} declares {element.length} bytes but only {present} are present",
             )
-    # Encapsulated pixel data ends with a Sequence Delimitation Item (FFFE,E0DD), length 0.
-    delimited = data.rstrip(b"\x00").endswith(b"\xfe\xff\xdd\xe0")
-    if "PixelData" in ds and syntax.is_compressed and not delimited:
-        raise Invalid("truncated", "the encapsulated pixel data has no sequence delimiter")
 
 
-def _check_first_frame(ds: Dataset, syntax: UID) -> None:
+def _check_first_frame(ds: Dataset) -> None:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = pixel_array(ds, index=0)
-    except NotImplementedError as exc:
-        raise Invalid("unsupported-syntax", f"no decoder here for {syntax.name} ({exc})") from None
-    except Exception as exc:
+        decode_frame(ds, 0)
+    except Undecodable as exc:
+        if exc.unsupported:
+            raise Invalid("unsupported-syntax", exc.detail) from None
         raise Invalid(
-            "corrupt-pixel-data", f"the first frame does not decode as {syntax.name}"
-        ) from exc
-    if not isinstance(frame, np.ndarray) or frame.size == 0:
-        raise Invalid("corrupt-pixel-data", f"the first frame of {syntax.name} is empty")
+            "corrupt-pixel-data", f"the first frame does not decode: {exc.detail}"
+        ) from None
 
 
 def _as_part10(ds: Dataset) -> bytes:

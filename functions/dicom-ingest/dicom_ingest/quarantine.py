@@ -1,95 +1,93 @@
-"""Quarantine: keep a rejected object, with a JSON reason beside it, and say so.
+"""Quarantine: keep a rejected object, with its entry as JSON beside it, and say so.
 
 The quarantine key never derives from the inbox key (which a client chose and may be
 hostile): ``<reason>/<YYYY>/<MM>/<DD>/<token>`` where the token is the content's SHA-256
-(or, for objects too large to read, a hash of bucket, key and ETag), so a redelivery
-quarantines to the same place and changes nothing.
+(or, for objects not read, a hash of bucket, key and ETag), so a redelivery quarantines to
+the same place and changes nothing. An object with the same bytes and reason as an existing
+entry is recorded in the ledger as a duplicate of that entry, and dropped.
+
+The entry is one :class:`~acme.events.InstanceRejected`: the row, the JSON beside the object,
+the ``instance.rejected`` event and what the ledger shows.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from acme.events import EventType, InstanceRejected, fact_id
+from dicom_ingest.inspect import Header
+from dicom_ingest.settle import settle
+
+from acme import ledger
+from acme.events import InstanceRejected
 from acme.function import Context
+from acme.ledger import LedgerEntry
 from acme.storage import ObjectInfo
 
-
-@dataclass(frozen=True)
-class Rejection:
-    reason: str
-    detail: str
-    sha256: str | None = None
-    study_uid: str | None = None
-    series_uid: str | None = None
-    sop_uid: str | None = None
+_SAME_BYTES_AND_REASON = (
+    "SELECT key FROM quarantine_entries WHERE sha256 = %s AND reason_code = %s"
+    " ORDER BY quarantined_at LIMIT 1"
+)
 
 
 def quarantine(
-    ctx: Context, info: ObjectInfo, rejection: Rejection, traceparent: str | None
-) -> str:
-    """Copy the inbox object to quarantine with its reason, index it, emit, then delete it."""
-    buckets = ctx.settings.buckets
+    ctx: Context,
+    info: ObjectInfo,
+    reason: str,
+    detail: str,
+    traceparent: str | None,
+    *,
+    sha256: str | None = None,
+    header: Header | None = None,
+) -> LedgerEntry:
+    """Copy the inbox object to quarantine, record its entry, announce it, delete it."""
+    with ctx.db.connection() as conn:
+        earlier = (
+            conn.execute(_SAME_BYTES_AND_REASON, (sha256, reason)).fetchone() if sha256 else None
+        )
+    if earlier is not None:
+        with ctx.db.connection() as conn, conn.transaction():
+            entry = ledger.record(conn, info, "duplicate", quarantine_key=earlier[0], sha256=sha256)
+        return settle(ctx, entry, traceparent)
+    rejected = _entry(ctx, info, reason, detail, sha256, header)
+    ctx.store.copy(info.bucket, info.key, rejected.quarantine_bucket, rejected.quarantine_key)
+    with ctx.db.connection() as conn, conn.transaction():
+        new = ledger.insert_quarantine_entry(conn, rejected)
+        entry = ledger.record(
+            conn,
+            info,
+            "quarantined" if new else "duplicate",
+            quarantine_key=rejected.quarantine_key,
+            sha256=sha256,
+        )
+    if entry.outcome == "quarantined":
+        ctx.log.warning("object quarantined", reason=reason, quarantine_key=rejected.quarantine_key)
+    return settle(ctx, entry, traceparent)
+
+
+def _entry(
+    ctx: Context,
+    info: ObjectInfo,
+    reason: str,
+    detail: str,
+    sha256: str | None,
+    header: Header | None,
+) -> InstanceRejected:
     token = (
-        rejection.sha256
-        or hashlib.sha256(f"{info.bucket}\x1f{info.key}\x1f{info.etag}".encode()).hexdigest()
+        sha256 or hashlib.sha256(f"{info.bucket}\x1f{info.key}\x1f{info.etag}".encode()).hexdigest()
     )
     day = info.last_modified.astimezone(UTC)
-    folder = rejection.reason.replace(":", "/")
-    qkey = f"{folder}/{day:%Y/%m/%d}/{token}"
-    now = datetime.now(UTC)
-    reason_doc = {
-        "reason_code": rejection.reason,
-        "detail": rejection.detail,
-        "source_bucket": info.bucket,
-        "source_key": info.key,
-        "size": info.size,
-        "etag": info.etag,
-        "sha256": rejection.sha256,
-        "received_at": info.last_modified.isoformat(),
-        "quarantined_at": now.isoformat(),
-        "study_uid": rejection.study_uid,
-        "series_uid": rejection.series_uid,
-        "sop_uid": rejection.sop_uid,
-    }
-    ctx.store.copy(info.bucket, info.key, buckets.quarantine, qkey)
-    ctx.store.put(
-        buckets.quarantine,
-        f"{qkey}.json",
-        json.dumps(reason_doc, indent=2).encode(),
-        content_type="application/json",
-    )
-    with ctx.db.connection() as conn:
-        conn.execute(
-            "INSERT INTO quarantine_entries (key, source_bucket, source_key, reason_code,"
-            " detail, sha256, size, study_uid, sop_uid)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-            (qkey, info.bucket, info.key, rejection.reason, rejection.detail,
-             rejection.sha256, info.size, rejection.study_uid, rejection.sop_uid),
-        )  # fmt: skip
-    data = InstanceRejected(
+    return InstanceRejected(
         bucket=info.bucket,
         key=info.key,
-        reason_code=rejection.reason,
-        detail=rejection.detail,
-        quarantine_bucket=buckets.quarantine,
-        quarantine_key=qkey,
+        reason_code=reason,
+        detail=detail,
+        quarantine_bucket=ctx.settings.buckets.quarantine,
+        quarantine_key=f"{reason.replace(':', '/')}/{day:%Y/%m/%d}/{token}",
         size=info.size,
-        sha256=rejection.sha256,
-        study_uid=rejection.study_uid,
-        series_uid=rejection.series_uid if rejection.study_uid else None,
-        sop_uid=rejection.sop_uid if rejection.study_uid and rejection.series_uid else None,
-        rejected_at=now,
+        sha256=sha256,
+        study_uid=header.study_uid if header else None,
+        series_uid=header.series_uid if header else None,
+        sop_uid=header.sop_uid if header else None,
+        rejected_at=datetime.now(UTC),
     )
-    ctx.emit(
-        EventType.INSTANCE_REJECTED,
-        data,
-        traceparent=traceparent,
-        event_id=fact_id("instance.rejected", qkey),
-    )
-    ctx.store.delete(info.bucket, info.key)
-    ctx.log.warning("object quarantined", reason=rejection.reason, quarantine_key=qkey)
-    return qkey

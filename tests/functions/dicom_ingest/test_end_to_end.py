@@ -82,9 +82,13 @@ def _check_outcome(
 ) -> None:
     good = manifest.good()
     assert _count(db, "SELECT count(*) FROM instances") == len(good)
-    archived = list(store.list(settings.buckets.archive))
+    objects = list(store.list(settings.buckets.archive))
+    archived = [o for o in objects if o.key.endswith(".dcm")]
     assert len(archived) == len(good)
     assert all(o.key.startswith("studies/") and o.key.count("/") == 4 for o in archived)
+    originals = [o for o in objects if not o.key.endswith(".dcm")]
+    bare = [e for e in good if "no-preamble" in e.path]
+    assert len(originals) == len(bare) and all(o.key.endswith(".original") for o in originals)
     completed = published(settings, EventType.SERIES_COMPLETED)
     assert sorted(e.data["series_uid"] for e in completed) == sorted(series), "each once"
     expected = {e.series_uid: e.expected_pipeline for e in good}

@@ -44,9 +44,8 @@ def test_a_good_instance_is_archived_indexed_and_leaves_the_inbox(
     data = (folder / entry.path).read_bytes()
     _drop(ctx, "modality-1/slice 001.dcm", data)
 
-    assert (
-        ingest_object(ctx, ctx.settings.buckets.inbox, "modality-1/slice 001.dcm", None) == "stored"
-    )
+    outcome = ingest_object(ctx, ctx.settings.buckets.inbox, "modality-1/slice 001.dcm", None)
+    assert outcome == "stored"
 
     key = canonical_archive_key(str(entry.study_uid), str(entry.series_uid), str(entry.sop_uid))
     assert ctx.store.get(ctx.settings.buckets.archive, key) == data
@@ -74,10 +73,13 @@ def test_the_same_bytes_again_change_nothing(
     folder, manifest = samples
     entry = next(e for e in manifest.good() if e.modality == "CR")
     data = (folder / entry.path).read_bytes()
-    for attempt, key in enumerate(["a.dcm", "b.dcm", "a.dcm"]):
+    outcomes = []
+    for key in ["a.dcm", "b.dcm", "a.dcm"]:
         _drop(ctx, key, data)
-        outcome = ingest_object(ctx, ctx.settings.buckets.inbox, key, None)
-        assert outcome == ("stored" if attempt == 0 else "duplicate")
+        outcomes.append(ingest_object(ctx, ctx.settings.buckets.inbox, key, None))
+    # The same bytes under the same key within the same second (S3 times have 1 s resolution)
+    # are the same object to S3: settled again as it was, or a duplicate. Nothing changes.
+    assert outcomes[:2] == ["stored", "duplicate"] and outcomes[2] in ("stored", "duplicate")
     assert _inbox_keys(ctx) == []
     assert (_count(ctx, "instances"), _count(ctx, "series"), _count(ctx, "studies")) == (1, 1, 1)
     with ctx.db.connection() as conn:

@@ -3,6 +3,7 @@ file fails with the reason code its manifest expects."""
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,12 @@ from acme.samples import SampleManifest
 def test_every_good_sample_passes(samples: tuple[Path, SampleManifest]) -> None:
     folder, manifest = samples
     for entry in manifest.good():
-        header, archived = inspect((folder / entry.path).read_bytes())
+        inspected = inspect((folder / entry.path).read_bytes())
+        header = inspected.header
         assert header.sop_uid == entry.sop_uid, entry.path
         assert header.study_uid == entry.study_uid
         assert header.modality == entry.modality
-        assert dcmread(__import__("io").BytesIO(archived)).SOPInstanceUID == entry.sop_uid
+        assert dcmread(BytesIO(inspected.archived)).SOPInstanceUID == entry.sop_uid
 
 
 def test_every_bad_sample_gets_its_reason(samples: tuple[Path, SampleManifest]) -> None:
@@ -40,10 +42,11 @@ def test_a_bare_dataset_is_archived_as_part10(samples: tuple[Path, SampleManifes
     bare = [e for e in manifest.good() if "no-preamble" in e.path]
     assert bare, "the corpus has a dataset without preamble"
     data = (folder / bare[0].path).read_bytes()
-    header, archived = inspect(data)
-    assert not header.had_preamble
-    assert archived[128:132] == b"DICM" and data[128:132] != b"DICM"
-    assert dcmread(__import__("io").BytesIO(archived)).pixel_array.size > 0
+    inspected = inspect(data)
+    assert not inspected.header.had_preamble
+    assert inspected.archived[128:132] == b"DICM" and data[128:132] != b"DICM"
+    assert inspected.original == data, "the bytes as received are kept beside the copy"
+    assert dcmread(BytesIO(inspected.archived)).pixel_array.size > 0
 
 
 @pytest.mark.parametrize(
@@ -63,8 +66,6 @@ def test_a_bare_dataset_is_archived_as_part10(samples: tuple[Path, SampleManifes
 def test_invalid_values_are_named(
     samples: tuple[Path, SampleManifest], mutate: object, reason: str
 ) -> None:
-    from io import BytesIO
-
     folder, manifest = samples
     entry = next(e for e in manifest.good() if e.modality == "CT")
     ds = dcmread(folder / entry.path)

@@ -1,0 +1,133 @@
+"""Archiving one valid instance, or finding that its SOP Instance UID is archived already.
+
+Under a per-SOPInstanceUID lock (PostgreSQL session advisory lock, across every replica):
+index the instance → write the archive object (and the original beside a Part 10 copy) →
+record the ledger entry → commit. Everything that can refuse the instance (a series UID
+indexed under another study) runs before the first archive write, and a failure after it
+(the commit, the connection) removes what was written while the lock is still held: there is
+never an archive object without its index row. A crash between write and commit leaves an
+object no row names and the inbox object in place; its next try, under the same lock, writes
+the same key again and commits, or removes it before quarantining.
+
+When the SOP Instance UID is archived already, the upload is a duplicate if it is the same
+instance (:mod:`dicom_ingest.sameness`), else a ``uid-conflict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import BytesIO
+
+import psycopg
+from dicom_ingest.index import upsert_instance
+from dicom_ingest.inspect import Inspected, Invalid
+from dicom_ingest.quarantine import quarantine
+from dicom_ingest.sameness import difference
+from dicom_ingest.settle import settle
+from psycopg.rows import TupleRow
+from pydicom import dcmread
+
+from acme import ledger
+from acme.events import canonical_archive_key
+from acme.function import Context
+from acme.ledger import LedgerEntry
+from acme.storage import ObjectInfo
+
+SHA256_METADATA = "sha256"
+ORIGINAL_SUFFIX = ".original"
+
+
+def original_key(archive_key: str) -> str:
+    """Where the bytes as received are kept beside a Part 10 copy."""
+    return archive_key.removesuffix(".dcm") + ORIGINAL_SUFFIX
+
+
+def archive(
+    ctx: Context, info: ObjectInfo, inspected: Inspected, sha256: str, traceparent: str | None
+) -> LedgerEntry:
+    """Archive ``inspected`` (the object ``info``), or settle it against what is archived."""
+    header = inspected.header
+    key = canonical_archive_key(header.study_uid, header.series_uid, header.sop_uid)
+    with ctx.db.connection() as conn, _sop_lock(conn, header.sop_uid):
+        known = conn.execute(
+            "SELECT sha256, archive_key FROM instances WHERE sop_uid = %s", (header.sop_uid,)
+        ).fetchone()
+        if known is None:
+            try:
+                entry = _archive_new(ctx, conn, info, inspected, key, sha256)
+            except Invalid as bad:
+                _remove(ctx, key)  # a crashed earlier try may have written it
+                return quarantine(
+                    ctx, info, bad.reason, bad.detail, traceparent, sha256=sha256, header=header
+                )
+            return settle(ctx, entry, traceparent)
+    archived_sha, archived_key = str(known[0]), str(known[1])
+    if archived_sha == header.sha256:
+        why = None
+    else:
+        theirs = dcmread(BytesIO(ctx.store.get(ctx.settings.buckets.archive, archived_key)))
+        why = difference(inspected.dataset, theirs)
+    if why is not None:
+        detail = f"an instance with this SOPInstanceUID is archived with other content ({why})"
+        return quarantine(
+            ctx, info, "uid-conflict", detail, traceparent, sha256=sha256, header=header
+        )
+    with ctx.db.connection() as conn, conn.transaction():
+        entry = ledger.record(conn, info, "duplicate", sop_uid=header.sop_uid, sha256=sha256)
+    return settle(ctx, entry, traceparent)
+
+
+def _archive_new(
+    ctx: Context,
+    conn: psycopg.Connection[TupleRow],
+    info: ObjectInfo,
+    inspected: Inspected,
+    key: str,
+    sha256: str,
+) -> LedgerEntry:
+    header = inspected.header
+    written = False
+    try:
+        with conn.transaction():
+            upsert_instance(conn, header, key)
+            written = True
+            _write(ctx, key, inspected)
+            return ledger.record(conn, info, "archived", sop_uid=header.sop_uid, sha256=sha256)
+    except BaseException:
+        if written:
+            _remove(ctx, key)
+        raise
+
+
+def _write(ctx: Context, key: str, inspected: Inspected) -> None:
+    bucket = ctx.settings.buckets.archive
+    metadata = {SHA256_METADATA: inspected.header.sha256}
+    if inspected.original is not None:
+        ctx.store.put(bucket, original_key(key), inspected.original)
+        metadata["original-key"] = original_key(key)
+    ctx.store.put(
+        bucket, key, inspected.archived, content_type="application/dicom", metadata=metadata
+    )
+
+
+def _remove(ctx: Context, key: str) -> None:
+    """Remove what an attempt that did not commit wrote (absent objects are no error)."""
+    ctx.store.delete(ctx.settings.buckets.archive, key)
+    ctx.store.delete(ctx.settings.buckets.archive, original_key(key))
+
+
+@contextmanager
+def _sop_lock(conn: psycopg.Connection[TupleRow], sop_uid: str) -> Iterator[None]:
+    """Hold the SOP Instance UID's session lock; transactions inside commit for real."""
+    conn.autocommit = True
+    try:
+        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (sop_uid,))
+        try:
+            yield
+        finally:
+            if not conn.broken:  # a broken connection's session, and its lock, are gone
+                conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (sop_uid,))
+    finally:
+        if not conn.broken:
+            conn.autocommit = False
