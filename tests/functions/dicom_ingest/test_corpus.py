@@ -17,9 +17,10 @@ from acme_platform import running_platform, wait_until
 from pydicom import dcmread
 from pydicom.data import get_testdata_files
 
+from acme.bus import connect
 from acme.db import make_pool
 from acme.inbox import await_outcomes, send_files
-from acme.runtime.dlq import DeadLetterEntry, DeadLetterQueue, connect
+from acme.runtime.dlq import DeadLetterEntry, DeadLetterQueue
 from acme.settings import Settings
 from acme.storage import S3ObjectStore, make_s3_client
 
