@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console
 from stackprocs import clean_env, run_acme
 
+from acme.cli.study_commands import _study_table
 from acme.db import apply_migrations, make_pool
 from acme.lifecycle import TRANSITIONS, Step, StudyState, advance
 from acme.settings import Settings
+from acme.studies import SeriesState, StudySummary
 
 STUDY = "1.2.826.0.1.3680043.8.498.77"
 SERIES = "1.2.826.0.1.3680043.8.498.78"
@@ -69,3 +72,24 @@ def test_status_of_a_study(settings: Settings, tmp_path: Path) -> None:
     assert summary["state"] == "complete" and summary["modalities"] == ["CR"]
     unknown = run_acme("status", "1.2.3.4", env=env)
     assert unknown.returncode == 1 and "no study 1.2.3.4" in unknown.stderr
+
+
+def test_the_study_view_names_series_without_results_and_patient_conflicts() -> None:
+    summary = StudySummary(
+        study_uid=STUDY, state=StudyState.INFERRING, failure_reason=None, modalities=["CR", "CT"],
+        pipelines=["cxr", "ct"], series=2, instances=3, findings=[],
+        without_results=[
+            SeriesState(series_uid=SERIES, modality="CT", pipeline="ct", outcome="pending"),
+            SeriesState(series_uid="1.2.3", modality="CR", pipeline="cxr", outcome="failed",
+                        reason="decode-failed"),
+        ],
+        patient_conflicts=["name", "birth_date"], model=None, device=None, report_id=None,
+        report_status=None, received_at=None, completed_at=None, inferred_at=None,
+        reported_at=None,
+    )  # fmt: skip
+    console = Console(width=200, record=True)
+    console.print(_study_table(summary))
+    text = console.export_text()
+    assert f"series {SERIES} │ CT (ct): pending" in text
+    assert "series 1.2.3" in text and "CR (cxr): inference failed (decode-failed)" in text
+    assert "conflicting name, birth date between images: verify identity" in text
