@@ -12,10 +12,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Final, Literal, get_args
 
+import psycopg
+from psycopg.rows import TupleRow
 from pydantic import BaseModel, ConfigDict, Field
 from pydicom.dataset import Dataset
 
-__all__ = ["PATIENT_ATTRIBUTES", "Patient", "PatientAttribute", "Sex", "dicom_date"]
+__all__ = [
+    "PATIENT_ATTRIBUTES",
+    "Patient",
+    "PatientAttribute",
+    "Sex",
+    "dicom_date",
+    "record_conflicts",
+]
 
 Sex = Literal["M", "F", "O"]
 PatientAttribute = Literal["patient_id", "name", "birth_date", "sex"]
@@ -104,6 +113,26 @@ class Patient(BaseModel):
             "sex": self.sex,
         }
         return values[attribute]
+
+
+_CONFLICTS = """
+SELECT DISTINCT s.study_uid, c.attribute FROM patient_conflicts c
+JOIN studies s ON s.patient_pk = c.patient_pk WHERE s.study_uid = ANY(%s)
+"""
+
+
+def record_conflicts(
+    conn: psycopg.Connection[TupleRow], study_uids: list[str]
+) -> dict[str, tuple[PatientAttribute, ...]]:
+    """Per study, the attributes on which images filed under its patient record disagree (in
+    the study or in another under the same Patient ID); studies without any are left out."""
+    found: dict[str, set[str]] = {}
+    for study_uid, attribute in conn.execute(_CONFLICTS, (study_uids,)).fetchall():
+        found.setdefault(str(study_uid), set()).add(str(attribute))
+    return {
+        study_uid: tuple(a for a in PATIENT_ATTRIBUTES if a in attributes)
+        for study_uid, attributes in found.items()
+    }
 
 
 def dicom_date(value: str | None) -> date | None:

@@ -11,7 +11,7 @@ from acme.db import Pool
 from acme.events import Finding
 from acme.lifecycle import StudyState
 from acme.outcomes import SeriesOutcome, routed_series
-from acme.patients import PATIENT_ATTRIBUTES, PatientAttribute
+from acme.patients import PatientAttribute, record_conflicts
 
 STATE_ORDER = ("receiving", "complete", "inferring", "inferred", "reported", "signed")
 """The automated path of a study (``failed`` is off the path)."""
@@ -99,34 +99,24 @@ WHERE r.study_uid = ANY(%s) AND r.status = 'completed'
 ORDER BY f.probability DESC
 """
 
-_CONFLICTS = """
-SELECT DISTINCT s.study_uid, c.attribute FROM patient_conflicts c
-JOIN studies s ON s.patient_pk = c.patient_pk WHERE s.study_uid = ANY(%s)
-"""
-
 
 def study_summaries(pool: Pool, study_uids: list[str]) -> dict[str, StudySummary]:
     """Summaries of the studies that exist among ``study_uids`` (absent ones are left out)."""
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(_SUMMARY, (study_uids,)).fetchall()
         findings = cur.execute(_FINDINGS, (study_uids,)).fetchall()
-        conflicts = cur.execute(_CONFLICTS, (study_uids,)).fetchall()
         routed = {row["study_uid"]: routed_series(conn, row["study_uid"]) for row in rows}
+        conflicts = record_conflicts(conn, study_uids)
     by_study: dict[str, list[Finding]] = {}
     for row in findings:
         study_uid = row.pop("study_uid")
         by_study.setdefault(study_uid, []).append(Finding(**row))
-    conflicting: dict[str, set[str]] = {}
-    for row in conflicts:
-        conflicting.setdefault(row["study_uid"], set()).add(row["attribute"])
     return {
         row["study_uid"]: StudySummary(
             **row,
             findings=by_study.get(row["study_uid"], []),
             without_results=_without_results(routed[row["study_uid"]]),
-            patient_conflicts=[
-                a for a in PATIENT_ATTRIBUTES if a in conflicting.get(row["study_uid"], ())
-            ],
+            patient_conflicts=list(conflicts.get(row["study_uid"], ())),
         )
         for row in rows
     }

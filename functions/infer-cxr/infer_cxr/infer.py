@@ -103,23 +103,7 @@ def infer_series(
     clock = _Clock(started=time.perf_counter(), queue_ms=_queue_ms(event))
     if series.pipeline != "cxr":
         raise Rejected(f"infer-cxr scores pipeline=cxr series, not pipeline={series.pipeline}")
-    indexed = indexed_series(ctx.db, series.series_uid)
-    if indexed is None or indexed.study_uid != series.study_uid:
-        raise Rejected(
-            f"series {series.series_uid} is not indexed under study {series.study_uid}"
-            + (f" (it is under {indexed.study_uid})" if indexed else "")
-        )
-    if series.completion > indexed.completion:
-        raise SeriesNotReady(
-            f"completion {series.completion} of series {series.series_uid} is not committed"
-            " yet; retry later"
-        )
-    if series.completion < indexed.completion or indexed.open:
-        ctx.log.info(
-            "series completed again or reopened since; this completion is superseded",
-            series_uid=series.series_uid,
-            completion=series.completion,
-        )
+    if not _current(ctx, series):
         return Outcome("superseded", None)
     settings = ctx.settings
     with series_lock(ctx.db, series.series_uid, settings.cxr_model):
@@ -159,6 +143,31 @@ def infer_series(
             _fail(ctx, series, event, claim, predictor.card, "runtime-error", detail, [])
             return Outcome("failed", claim.run_id)
         return Outcome("completed", claim.run_id)
+
+
+def _current(ctx: Context, series: SeriesCompleted) -> bool:
+    """True when the event's completion is the series' latest and the series is still
+    complete; :class:`Rejected` when the series is not indexed under the study, and
+    :class:`SeriesNotReady` when the completion is not committed yet."""
+    indexed = indexed_series(ctx.db, series.series_uid)
+    if indexed is None or indexed.study_uid != series.study_uid:
+        raise Rejected(
+            f"series {series.series_uid} is not indexed under study {series.study_uid}"
+            + (f" (it is under {indexed.study_uid})" if indexed else "")
+        )
+    if series.completion > indexed.completion:
+        raise SeriesNotReady(
+            f"completion {series.completion} of series {series.series_uid} is not committed"
+            " yet; retry later"
+        )
+    if series.completion < indexed.completion or indexed.open:
+        ctx.log.info(
+            "series completed again or reopened since; this completion is superseded",
+            series_uid=series.series_uid,
+            completion=series.completion,
+        )
+        return False
+    return True
 
 
 def _score(

@@ -1,16 +1,16 @@
 """The event side: draft a study's report from what became of each of its routed series.
 
-On ``inference.completed`` and ``inference.failed`` alike, under the study's report lock, in
-one transaction:
+On ``inference.completed`` and ``inference.failed`` alike:
 
 1. The run must be committed with its outcome (infer announces it from the transaction that
    records it): if it is not visible yet, :class:`NotReady` makes the router retry.
 2. The study is settled from its series' outcomes (a failure shows as ``failed`` whatever
    pipeline reported it).
-3. The report covers every routed series (:func:`acme.outcomes.routed_series`): completed
-   ones with their findings, failed ones with their reason, pending ones named as pending.
-   Nothing is drafted before at least one series has findings, nor for a run a later one
-   superseded; a version already built from the same outcomes makes the event a no-op.
+3. Then, under the study's report lock, in one transaction: the report covers every routed
+   series (:func:`acme.outcomes.routed_series`): completed ones with their findings, failed
+   ones with their reason, pending ones named as pending. Nothing is drafted before at least
+   one series has findings, nor for a run a later one superseded; a version already built
+   from the same outcomes makes the event a no-op.
 4. Compose the content, render the key image, store every form, record the report and its
    version (a new preliminary version when one exists, signed or not: earlier versions
    stay), and, once no series is pending, move the study to ``reported``; emit
@@ -30,7 +30,7 @@ from acme.function import Context
 from acme.imaging import ImagingError
 from acme.lifecycle import Step, advance
 from acme.outcomes import SeriesOutcome, routed_series, settle_inference
-from acme.patients import Patient
+from acme.patients import Patient, record_conflicts
 from report import artifacts, sources, store
 from report.content import ModelUse, ReportContent, ReportedSeries, issued_now
 from report.emit import drafted_data, drafted_id
@@ -109,7 +109,7 @@ def _compose(
         status="preliminary",
         issued=issued_now(),
         patient=Patient.from_dataset(evidence[0]) if evidence else Patient(),
-        patient_conflicts=sources.patient_conflicts(conn, study_uid),
+        patient_conflicts=record_conflicts(conn, [study_uid]).get(study_uid, ()),
         study=sources.study_details(conn, study_uid),
         pipelines=tuple(sorted({item.pipeline for item in series})),
         models=tuple(models.values()),
@@ -145,12 +145,13 @@ def draft_report(
     """Draft (or find) the report of the study after run ``run_id`` ended (see the module
     docstring)."""
     bucket = ctx.settings.buckets.results
-    with ctx.db.connection() as conn, conn.transaction():
-        store.lock_study(conn, study_uid)
+    with ctx.db.connection() as conn, conn.transaction():  # short: it holds the study's row
         status = sources.run_status(conn, run_id)
         if status in (None, "running"):
             raise NotReady(f"run {run_id} is {status or 'not committed'}; retry later")
         settle_inference(conn, study_uid)
+    with ctx.db.connection() as conn, conn.transaction():
+        store.lock_study(conn, study_uid)
         outcomes = routed_series(conn, study_uid)
         if run_id not in {outcome.run_id for outcome in outcomes}:
             return DraftOutcome("unchanged")  # superseded by a later run of the series

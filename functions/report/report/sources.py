@@ -23,7 +23,6 @@ from acme.function import Context
 from acme.imaging import display_frames, encode_png, read_dataset, resample
 from acme.models import ModelCard, ModelError, ModelRegistry
 from acme.outcomes import SeriesOutcome
-from acme.patients import PATIENT_ATTRIBUTES, PatientAttribute
 from report.codes import finding_code
 from report.content import ModelUse, ReportedSeries, SourceImage, Study
 
@@ -56,18 +55,6 @@ def study_details(conn: Conn, study_uid: str) -> Study:
         description=row["study_description"],
         referring_physician=row["referring_physician"],
     )
-
-
-def patient_conflicts(conn: Conn, study_uid: str) -> tuple[PatientAttribute, ...]:
-    """The attributes on which instances filed under the study's patient record disagree
-    (in this study or another under the same Patient ID)."""
-    rows = conn.execute(
-        "SELECT DISTINCT c.attribute FROM patient_conflicts c"
-        " JOIN studies s ON s.patient_pk = c.patient_pk WHERE s.study_uid = %s",
-        (study_uid,),
-    ).fetchall()
-    found = {str(row[0]) for row in rows}
-    return tuple(attribute for attribute in PATIENT_ATTRIBUTES if attribute in found)
 
 
 CardKey = tuple[str, str]
