@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 from rich.console import Console
@@ -36,6 +37,9 @@ from acme.storage import S3ObjectStore, make_s3_client
 from acme.studies import StudySummary, study_summaries
 
 PIPELINE_FUNCTIONS = {"cxr": "infer-cxr", "ct": "infer-ct"}
+REPORT_ROUTE = "/function/report/reports/"
+DEMO_WIDTH = 120
+"""Columns of the demo's tables when its output is not a terminal."""
 
 
 @dataclass(frozen=True)
@@ -129,8 +133,8 @@ def _exercise(
         quarantined = _quarantine_reasons(pool, prefix)
     finally:
         pool.close()
-    quarantine_ok = _print_quarantine(manifest, quarantined, console)
-    _print_studies(manifest, studies, targets, console)
+    quarantine_ok = print_quarantine(manifest, quarantined, console)
+    print_studies(manifest, studies, targets, console)
     ok = (
         not report.failed
         and quarantine_ok
@@ -170,7 +174,7 @@ def _quarantine_reasons(pool: Pool, prefix: str) -> dict[str, str]:
     return {str(key).removeprefix(prefix + "/"): str(reason) for key, reason in rows}
 
 
-def _print_quarantine(
+def print_quarantine(
     manifest: SampleManifest, quarantined: dict[str, str], console: Console
 ) -> bool:
     table = Table(title="bad input → quarantine")
@@ -198,29 +202,35 @@ def _truth(study: SampleStudy) -> str:
     return f"nodule {truth.radius_mm:g} mm, slice {truth.instance_number}"
 
 
-def _print_studies(
+def print_studies(
     manifest: SampleManifest,
     studies: dict[str, StudySummary],
     targets: dict[str, str],
     console: Console,
 ) -> None:
+    """The table of studies, then each study's report link (on a line of its own, so that
+    the table fits a narrow console and the links stay whole)."""
     table = Table(title="studies (AI results are from a synthetic model: not for diagnostic use)")
-    for column in ("study", "modality", "pipeline", "state", "findings", "ground truth",
-                   "report", "timings (s)"):  # fmt: skip
-        table.add_column(column)
+    for column, width in (("study", 13), ("modality", 8), ("pipeline", 8), ("state", 14)):
+        table.add_column(column, width=width)
+    table.add_column("findings", ratio=1)
+    table.add_column("ground truth", width=14)
+    table.add_column("timings (s)", width=12)
+    links = []
     for uid, target in targets.items():
         summary = studies.get(uid)
         sample = manifest.study(uid)
+        short = f"…{uid[-12:]}"
         if summary is None:
-            table.add_row(
-                f"…{uid[-12:]}", "-", "-", "[red]not received[/]", "", _truth(sample), "", ""
-            )
+            table.add_row(short, "-", "-", "[red]not received[/]", "", _truth(sample), "")
             continue
         state = summary.state.value
-        colour = "green" if summary.reached(target) else "red"
+        reached = summary.reached(target)
+        shown = f"[green]{state}[/]" if reached else f"[red]{state}[/] (wanted {target})"
         findings = ", ".join(
             f"{f.label} {f.probability:.2f}{'+' if f.positive else ''}" for f in summary.findings
         )
+        pending = len(summary.without_results)
         timings = " · ".join(
             f"{name} {value}"
             for name, value in (
@@ -231,13 +241,22 @@ def _print_studies(
             if value is not None
         )
         table.add_row(
-            f"…{uid[-12:]}",
+            short,
             "/".join(summary.modalities),
             "/".join(summary.pipelines) or "-",
-            f"[{colour}]{state}[/] (target {target})",
+            shown + (f", {pending} series pending or failed" if pending else ""),
             findings or "-",
             _truth(sample),
-            f"/function/report/reports/{summary.report_id}" if summary.report_id else "-",
             timings or "-",
         )
+        if summary.report_id:
+            links.append(f"{short}  report {REPORT_ROUTE}{summary.report_id}")
     console.print(table)
+    for link in links:
+        console.print(link, soft_wrap=True, highlight=False)
+
+
+def demo_console(stream: TextIO) -> Console:
+    """The demo's console: as wide as the terminal, or :data:`DEMO_WIDTH` columns when the
+    output goes to a file or a pipe (a CI log, ``| less``)."""
+    return Console(file=stream, width=None if stream.isatty() else DEMO_WIDTH)

@@ -7,6 +7,9 @@ and a test keeps that list true. Nothing else in the code reads the environment.
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Mapping
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
@@ -435,11 +438,23 @@ def env_name(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
 
 
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """The ``ACME_*`` variables of ``environ`` that no setting reads (misspelt or retired)."""
+    known = {env_name(name) for name in Settings.model_fields} | {f"{ENV_PREFIX}K_SINK"}
+    return sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the settings from the environment (plus ``overrides``).
 
-    Raises :class:`ConfigError` naming the first wrong variable.
+    Raises :class:`ConfigError` naming the first wrong variable. Warns, naming it, about each
+    ``ACME_*`` variable that no setting reads: a typo would otherwise go unnoticed.
     """
+    for name in unknown_variables(os.environ):
+        logging.getLogger(__name__).warning(
+            "%s is set but no setting has that name; it is ignored (README.md lists the settings)",
+            name,
+        )
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

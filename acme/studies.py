@@ -7,18 +7,26 @@ from datetime import datetime
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict
 
-from acme.db import Pool, StudyState
+from acme.db import Pool
+from acme.events import Finding
+from acme.lifecycle import StudyState
+from acme.outcomes import SeriesOutcome, routed_series
+from acme.patients import PatientAttribute, record_conflicts
 
 STATE_ORDER = ("receiving", "complete", "inferring", "inferred", "reported", "signed")
 """The automated path of a study (``failed`` is off the path)."""
 
 
-class FindingSummary(BaseModel):
+class SeriesState(BaseModel):
+    """A routed series without findings: ``pending`` or ``failed`` (with the reason code)."""
+
     model_config = ConfigDict(frozen=True)
 
-    label: str
-    probability: float
-    positive: bool
+    series_uid: str
+    modality: str
+    pipeline: str
+    outcome: str
+    reason: str | None = None
 
 
 class StudySummary(BaseModel):
@@ -33,7 +41,9 @@ class StudySummary(BaseModel):
     pipelines: list[str]
     series: int
     instances: int
-    findings: list[FindingSummary]
+    findings: list[Finding]
+    without_results: list[SeriesState]
+    patient_conflicts: list[PatientAttribute]
     model: str | None
     device: str | None
     report_id: str | None
@@ -82,8 +92,9 @@ GROUP BY st.study_uid, rp.id
 """
 
 _FINDINGS = """
-SELECT r.study_uid, f.label, f.probability, f.positive
+SELECT r.study_uid, f.label, f.probability, f.threshold, f.positive, f.sop_uid, f.heatmap_key
 FROM findings f JOIN inference_runs r ON r.id = f.run_id
+JOIN series s ON s.series_uid = r.series_uid AND s.completions = r.series_completion
 WHERE r.study_uid = ANY(%s) AND r.status = 'completed'
 ORDER BY f.probability DESC
 """
@@ -94,14 +105,32 @@ def study_summaries(pool: Pool, study_uids: list[str]) -> dict[str, StudySummary
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(_SUMMARY, (study_uids,)).fetchall()
         findings = cur.execute(_FINDINGS, (study_uids,)).fetchall()
-    by_study: dict[str, list[FindingSummary]] = {}
+        routed = {row["study_uid"]: routed_series(conn, row["study_uid"]) for row in rows}
+        conflicts = record_conflicts(conn, study_uids)
+    by_study: dict[str, list[Finding]] = {}
     for row in findings:
-        by_study.setdefault(row["study_uid"], []).append(
-            FindingSummary(
-                label=row["label"], probability=row["probability"], positive=row["positive"]
-            )
-        )
+        study_uid = row.pop("study_uid")
+        by_study.setdefault(study_uid, []).append(Finding(**row))
     return {
-        row["study_uid"]: StudySummary(**row, findings=by_study.get(row["study_uid"], []))
+        row["study_uid"]: StudySummary(
+            **row,
+            findings=by_study.get(row["study_uid"], []),
+            without_results=_without_results(routed[row["study_uid"]]),
+            patient_conflicts=list(conflicts.get(row["study_uid"], ())),
+        )
         for row in rows
     }
+
+
+def _without_results(outcomes: list[SeriesOutcome]) -> list[SeriesState]:
+    return [
+        SeriesState(
+            series_uid=o.series_uid,
+            modality=o.modality,
+            pipeline=o.pipeline,
+            outcome=o.outcome,
+            reason=o.reason_code if o.outcome == "failed" else None,
+        )
+        for o in outcomes
+        if o.outcome != "completed"
+    ]

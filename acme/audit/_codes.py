@@ -63,6 +63,7 @@ EVENT_CODES: Mapping[str, EventCodes] = MappingProxyType(
         EventType.INSTANCE_STORED: EventCodes(INSTANCES_TRANSFERRED, "C"),
         EventType.INSTANCE_REJECTED: EventCodes(INSTANCES_TRANSFERRED, "C", "4"),
         EventType.SERIES_COMPLETED: EventCodes(APPLICATION_ACTIVITY, "E"),
+        EventType.SERIES_REOPENED: EventCodes(APPLICATION_ACTIVITY, "E"),
         EventType.INFERENCE_COMPLETED: EventCodes(APPLICATION_ACTIVITY, "E"),
         EventType.INFERENCE_FAILED: EventCodes(APPLICATION_ACTIVITY, "E", "8"),
         EventType.REPORT_DRAFTED: EventCodes(PATIENT_RECORD, "C"),

@@ -43,7 +43,7 @@ from acme.models import (
     bundled_folders,
     densenet121_card,
     open_session,
-    series_scores,
+    series_findings,
 )
 from acme.models._session import Device
 from acme.samples import render_cxr
@@ -134,7 +134,7 @@ def bench_model(
         tensor = to_model_input(
             frames[0].pixels, prep, channels=channels, height=height, width=width
         )
-        return series_scores(card, predictor.predict(tensor[None]))
+        return series_findings(card, predictor.predict(tensor[None]))
 
     session = open_session(onnx, device=device, threads=threads)
     frames = [display_frames(read_dataset(data), voi=prep.voi)[0] for data in images]

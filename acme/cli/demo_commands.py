@@ -6,9 +6,8 @@ import os
 import sys
 
 import click
-from rich.console import Console
 
-from acme.demo import run_demo
+from acme.demo import demo_console, run_demo
 from acme.settings import load_settings
 
 
@@ -22,7 +21,7 @@ def demo(timeout: float) -> None:
     Exits 0 only when every good study reached its final automated state and every bad
     file was quarantined with its expected reason.
     """
-    console = Console(width=None if sys.stdout.isatty() else 220)
+    console = demo_console(sys.stdout)
     result = run_demo(
         load_settings(), inherited_env=dict(os.environ), console=console, timeout=timeout
     )

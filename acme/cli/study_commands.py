@@ -8,7 +8,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from acme.db import StudyState, make_pool
+from acme.db import make_pool
+from acme.lifecycle import StudyState
 from acme.settings import Settings, load_settings
 from acme.stack import connect_settings
 from acme.studies import StudySummary, study_summaries
@@ -46,6 +47,13 @@ def _study_table(summary: StudySummary) -> Table:
         or "-",
         "report": f"{summary.report_id} ({summary.report_status})" if summary.report_id else "-",
     }
+    for series in summary.without_results:
+        rows[f"series {series.series_uid}"] = f"{series.modality} ({series.pipeline}): " + (
+            f"inference failed ({series.reason})" if series.reason else series.outcome
+        )
+    if summary.patient_conflicts:
+        names = ", ".join(a.replace("_", " ") for a in summary.patient_conflicts)
+        rows["patient record"] = f"conflicting {names} between images: verify identity"
     for key, value in rows.items():
         table.add_row(key, value)
     return table

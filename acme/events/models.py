@@ -110,7 +110,30 @@ class SeriesCompleted(EventData):
     pipeline: Pipeline
     rule: str | None = Field(default=None, max_length=128, description="Routing rule matched.")
     instance_count: int = Field(ge=1)
+    completion: int = Field(
+        default=1,
+        ge=1,
+        description="1 the first time; n after late instances reopened the series n-1 times.",
+    )
     completed_at: AwareDatetime
+
+
+class SeriesReopened(EventData):
+    """``series.reopened``: an instance arrived after its series completed.
+
+    The series completes again after its stable age (``series.completed`` with the next
+    ``completion``); its inference and report then follow that completion. Earlier results
+    and report versions stay as they were.
+    """
+
+    study_uid: DicomUID
+    series_uid: DicomUID
+    sop_uid: DicomUID = Field(description="The late instance that reopened the series.")
+    modality: Modality
+    body_part: BodyPart | None = None
+    pipeline: Pipeline = Field(description="The pipeline of the completion that was reopened.")
+    completion: int = Field(ge=1, description="The completion the late instance reopened.")
+    reopened_at: AwareDatetime
 
 
 class ModelRef(EventData):
@@ -120,13 +143,35 @@ class ModelRef(EventData):
     version: ModelVersion
 
 
+class Coding(EventData):
+    """A code for a finding label (e.g. SNOMED CT): FHIR-style system URI, code and display."""
+
+    system: str = Field(min_length=1, max_length=256)
+    code: str = Field(min_length=1, max_length=64)
+    display: str = Field(min_length=1, max_length=256)
+
+
 class Finding(EventData):
-    """One label's result; ``positive`` is exactly ``probability >= threshold``."""
+    """One model label's result on one series; ``positive`` is exactly ``probability >=
+    threshold``.
+
+    The one type of a finding: the row of the ``findings`` table, the item of
+    ``inference.completed`` and the line of a report are each a :class:`Finding`.
+    """
 
     label: Label
     probability: Probability
     threshold: Probability
     positive: bool
+    sop_uid: DicomUID | None = Field(
+        default=None, description="The instance whose image gave the probability (the highest)."
+    )
+    heatmap_key: ObjectKey | None = Field(
+        default=None, description="Its heatmap in the results bucket (positive findings)."
+    )
+    code: Coding | None = Field(
+        default=None, description="The label's code, from the model card when it has one."
+    )
 
     @model_validator(mode="after")
     def _positive_matches_threshold(self) -> Self:
@@ -163,6 +208,8 @@ class InferenceCompleted(EventData):
     series_uid: DicomUID
     run_id: UUID
     pipeline: InferencePipeline
+    modality: Modality | None = Field(default=None, description="The series' modality.")
+    body_part: BodyPart | None = None
     model: ModelRef
     device: Literal["cpu", "cuda"]
     execution_provider: str = Field(min_length=1, max_length=64)
@@ -191,6 +238,8 @@ class InferenceFailed(EventData):
     series_uid: DicomUID
     run_id: UUID
     pipeline: InferencePipeline
+    modality: Modality | None = Field(default=None, description="The series' modality.")
+    body_part: BodyPart | None = None
     model: ModelRef | None = Field(default=None, description="None when no model was loaded.")
     reason_code: InferenceFailure
     detail: Detail
@@ -278,6 +327,7 @@ EVENT_MODELS: Mapping[str, type[EventData]] = MappingProxyType(
         EventType.INSTANCE_STORED: InstanceStored,
         EventType.INSTANCE_REJECTED: InstanceRejected,
         EventType.SERIES_COMPLETED: SeriesCompleted,
+        EventType.SERIES_REOPENED: SeriesReopened,
         EventType.INFERENCE_COMPLETED: InferenceCompleted,
         EventType.INFERENCE_FAILED: InferenceFailed,
         EventType.REPORT_DRAFTED: ReportDrafted,

@@ -25,6 +25,7 @@ class EventType(StrEnum):
     INSTANCE_STORED = f"{ACME_TYPE_PREFIX}instance.stored"
     INSTANCE_REJECTED = f"{ACME_TYPE_PREFIX}instance.rejected"
     SERIES_COMPLETED = f"{ACME_TYPE_PREFIX}series.completed"
+    SERIES_REOPENED = f"{ACME_TYPE_PREFIX}series.reopened"
     INFERENCE_COMPLETED = f"{ACME_TYPE_PREFIX}inference.completed"
     INFERENCE_FAILED = f"{ACME_TYPE_PREFIX}inference.failed"
     REPORT_DRAFTED = f"{ACME_TYPE_PREFIX}report.drafted"

@@ -14,11 +14,11 @@
 Errors are :class:`ModelError` subclasses; see :mod:`acme.models._errors`.
 """
 
+from acme.events.models import Coding
 from acme.models._cache import Loaded, ModelCache, RuntimeOptions
 from acme.models._card import (
     CARD_NAME,
     ONNX_NAME,
-    Coding,
     Evaluation,
     InputSpec,
     LabelMetrics,
@@ -38,7 +38,7 @@ from acme.models._errors import (
     ModelNotFoundError,
 )
 from acme.models._onnx import sha256_hex, validate_model
-from acme.models._predictor import LabelScore, Predictor, series_scores
+from acme.models._predictor import Predictor, best_images, series_findings
 from acme.models._registry import (
     ModelRegistry,
     RegisteredModel,
@@ -71,7 +71,6 @@ __all__ = [
     "Evaluation",
     "InputSpec",
     "LabelMetrics",
-    "LabelScore",
     "LabelSpec",
     "Loaded",
     "ModelCache",
@@ -90,6 +89,7 @@ __all__ = [
     "RuntimeOptions",
     "Training",
     "available_providers",
+    "best_images",
     "build_densenet121",
     "bundled_folders",
     "choose_providers",
@@ -97,7 +97,7 @@ __all__ = [
     "open_session",
     "register_bundled",
     "runs_on",
-    "series_scores",
+    "series_findings",
     "sha256_hex",
     "validate_model",
     "version_key",

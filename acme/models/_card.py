@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from acme.events.models import describe_validation_error
+from acme.events.models import Coding, describe_validation_error
 from acme.events.values import (
     InferencePipeline,
     Label,
@@ -87,14 +87,6 @@ class OutputSpec(_Model):
         default="probabilities",
         description="probabilities: the graph ends in a sigmoid; logits: the platform applies it.",
     )
-
-
-class Coding(_Model):
-    """A code for a label, e.g. SNOMED CT, for reports."""
-
-    system: str = Field(min_length=1, max_length=256)
-    code: str = Field(min_length=1, max_length=64)
-    display: str = Field(min_length=1, max_length=256)
 
 
 class LabelSpec(_Model):

@@ -1,4 +1,4 @@
-"""A loaded model: its session, batching, and the per-label scores of a series.
+"""A loaded model: its session, batching, and the findings of a series.
 
 :meth:`Predictor.run` feeds one batch through the session in chunks the graph accepts.
 :meth:`Predictor.predict` does the same, but requests that arrive together from several
@@ -11,12 +11,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from acme.events.models import Finding
 from acme.models._card import ModelCard
 from acme.models._errors import ModelMismatchError
 from acme.models._registry import RegisteredModel
@@ -146,36 +146,37 @@ class Predictor:
         return result
 
 
-@dataclass(frozen=True)
-class LabelScore:
-    """A series' result for one label: the highest probability over its images."""
-
-    label: str
-    probability: float
-    threshold: float
-    positive: bool
-    image: int
-    """Index of the image the probability comes from."""
-
-
-def series_scores(card: ModelCard, scores: Scores) -> list[LabelScore]:
-    """Per label, the most suspicious image of the series decides (max over images)."""
+def best_images(card: ModelCard, scores: Scores) -> list[int]:
+    """Per label of ``card``, the index of the image of the series that scored it highest."""
     if scores.ndim != 2 or scores.shape[1] != len(card.labels) or len(scores) == 0:
         raise ModelMismatchError(
             f"{card.ref}: scores of shape {list(scores.shape)}; expected [images >= 1, "
             f"{len(card.labels)}]"
         )
-    results = []
-    for column, spec in enumerate(card.labels):
-        image = int(np.argmax(scores[:, column]))
+    return [int(np.argmax(scores[:, column])) for column in range(len(card.labels))]
+
+
+def series_findings(
+    card: ModelCard, scores: Scores, sop_uids: Sequence[str] | None = None
+) -> list[Finding]:
+    """Per label, the most suspicious image of the series decides (max over images).
+
+    ``sop_uids[i]`` names the instance of image ``i``; the finding names the one that gave
+    its probability. The label's code is the card's.
+    """
+    findings = []
+    for column, (spec, image) in enumerate(
+        zip(card.labels, best_images(card, scores), strict=True)
+    ):
         probability = float(scores[image, column])
-        results.append(
-            LabelScore(
+        findings.append(
+            Finding(
                 label=spec.name,
                 probability=probability,
                 threshold=spec.threshold,
                 positive=probability >= spec.threshold,
-                image=image,
+                sop_uid=sop_uids[image] if sop_uids is not None else None,
+                code=spec.coding,
             )
         )
-    return results
+    return findings

@@ -8,7 +8,7 @@ of :mod:`report.api`).
 from __future__ import annotations
 
 from report.api import routes
-from report.draft import draft_report, record_failure
+from report.draft import draft_report
 
 from acme.events import InferenceCompleted, InferenceFailed
 from acme.function import Context, Event, Rejected, cloudevent_function
@@ -17,12 +17,10 @@ from acme.http import http_function
 
 @cloudevent_function("report-events")
 def handler(ctx: Context, event: Event) -> None:
-    """Draft the study's report from its AI results, or record that inference failed."""
+    """Draft the study's report from what became of each of its routed series."""
     match event.data:
-        case InferenceCompleted() as completed:
-            draft_report(ctx, completed, event)
-        case InferenceFailed() as failed:
-            record_failure(ctx, failed)
+        case InferenceCompleted() | InferenceFailed() as ended:
+            draft_report(ctx, ended.study_uid, ended.run_id, event.traceparent)
         case _:
             raise Rejected(f"report drafts from inference.completed/failed, not {event.type}")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
+from stackprocs import clean_env, run_acme
 
 from acme.errors import ConfigError
-from acme.settings import load_settings, settings_table
+from acme.settings import load_settings, settings_table, unknown_variables
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -54,3 +56,29 @@ def test_readme_lists_every_setting() -> None:
     end = text.index("<!-- /settings-table -->")
     block = text[text.index("\n", start) + 1 : end].strip()
     assert block == settings_table(), "README is stale: run `python -m acme.settings`"
+
+
+def test_an_unknown_acme_variable_is_named_in_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("ACME_INFERENCE_DEVISE", "cpu")  # misspelt
+    monkeypatch.setenv("ACME_K_SINK", "http://broker/acme")  # known, under its alias
+    monkeypatch.setenv("ACME_LOG_LEVEL", "INFO")
+    assert unknown_variables({"ACME_LOG_LEVEL": "", "ACME_NOPE": "", "PATH": ""}) == ["ACME_NOPE"]
+    with caplog.at_level(logging.WARNING, logger="acme.settings"):
+        load_settings()
+    assert [r.getMessage() for r in caplog.records] == [
+        "ACME_INFERENCE_DEVISE is set but no setting has that name; it is ignored (README.md "
+        "lists the settings)"
+    ]
+
+
+def test_the_command_line_warns_about_an_unknown_variable_on_stderr(tmp_path: Path) -> None:
+    env = clean_env(ACME_HOME=str(tmp_path), ACME_TICK_SECOND="1")
+    run = run_acme("token", "--user", "dr.who", "--role", "radiologist", env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count(".") == 2  # the token, unchanged
+    assert "ACME_TICK_SECOND is set but no setting has that name" in run.stderr
+    quiet = run_acme("token", "--user", "dr.who", "--role", "radiologist", env=clean_env(
+        ACME_HOME=str(tmp_path)))  # fmt: skip
+    assert "no setting has that name" not in quiet.stderr

@@ -1,10 +1,15 @@
-"""Series completion: a series with no new instance for its stable age is complete, once.
+"""Series completion: a series with no new instance for its stable age is complete, once per
+completion.
 
 Run on every ``tick``. Each candidate is completed by one conditional ``UPDATE ... WHERE
-completed_at IS NULL RETURNING`` inside a transaction that also publishes
-``series.completed`` before committing: when replicas race, the row lock lets exactly one
-win, and a crash after publishing but before committing only re-publishes the same event
-(same id, deduplicated by JetStream, idempotent downstream) on the next tick.
+completed_at IS NULL RETURNING`` inside a transaction that also emits ``series.completed``:
+when replicas race, the row lock lets exactly one win, and a crash before the commit only
+emits the same event again (same id) on the next tick.
+
+An instance that arrives after its series completed reopens it (:mod:`dicom_ingest.index`
+records the reopening); the tick first announces each reopening (``series.reopened``), then
+the series completes again after its stable age, with the next ``completion`` number and its
+own event id, so inference and the report follow the series as it now is.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from datetime import UTC, datetime
 from dicom_ingest.routing import RoutingConfig
 from psycopg.rows import dict_row
 
-from acme.db import StudyState, transition_study
-from acme.events import EventType, SeriesCompleted, fact_id
+from acme.events import EventType, SeriesCompleted, SeriesReopened, fact_id
 from acme.function import Context
+from acme.lifecycle import Step, advance
 
 _CANDIDATES = """
 SELECT series_uid, modality, EXTRACT(EPOCH FROM now() - last_instance_at) AS idle_seconds
@@ -25,21 +30,33 @@ ORDER BY last_instance_at LIMIT %s
 """
 
 _COMPLETE = """
-UPDATE series SET completed_at = now(), pipeline = %(pipeline)s
+UPDATE series SET completed_at = now(), pipeline = %(pipeline)s, completions = completions + 1
 WHERE series_uid = %(series_uid)s AND completed_at IS NULL
   AND last_instance_at < now() - make_interval(secs => %(age)s)
-RETURNING study_uid, modality, body_part, instance_count, routing_tags, completed_at
+RETURNING study_uid, modality, body_part, instance_count, completed_at, completions
 """
 
 _STUDY_HAS_OPEN_SERIES = (
     "SELECT EXISTS (SELECT 1 FROM series WHERE study_uid = %s AND completed_at IS NULL)"
 )
 
+_ANNOUNCE = """
+UPDATE series_reopenings o SET announced_at = now()
+FROM series s
+WHERE s.series_uid = o.series_uid AND (o.series_uid, o.completion) IN (
+    SELECT series_uid, completion FROM series_reopenings WHERE announced_at IS NULL
+    ORDER BY reopened_at LIMIT %s FOR UPDATE SKIP LOCKED)
+RETURNING o.series_uid, o.completion, o.pipeline, o.sop_uid, o.reopened_at, s.study_uid,
+          s.modality, s.body_part
+"""
+
 
 def complete_series(
     ctx: Context, routing: RoutingConfig, traceparent: str | None, limit: int = 500
 ) -> list[SeriesCompleted]:
-    """Complete every series idle for its stable age; return what this call completed."""
+    """Announce reopened series, then complete every series idle for its stable age; return
+    what this call completed."""
+    announce_reopenings(ctx, traceparent, limit)
     shortest = min(routing.stable_age_seconds.values())
     with ctx.db.connection() as conn:
         rows = conn.execute(_CANDIDATES, (shortest, limit)).fetchall()
@@ -52,6 +69,37 @@ def complete_series(
         if completed is not None:
             done.append(completed)
     return done
+
+
+def announce_reopenings(ctx: Context, traceparent: str | None, limit: int = 500) -> int:
+    """Emit ``series.reopened`` for each reopening not yet announced; how many."""
+    with ctx.db.connection() as conn, conn.transaction():
+        with conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(_ANNOUNCE, (limit,)).fetchall()
+        for row in rows:
+            data = SeriesReopened(
+                study_uid=row["study_uid"],
+                series_uid=row["series_uid"],
+                sop_uid=row["sop_uid"],
+                modality=row["modality"],
+                body_part=row["body_part"],
+                pipeline=row["pipeline"],
+                completion=row["completion"],
+                reopened_at=row["reopened_at"].astimezone(UTC),
+            )
+            ctx.emit(
+                EventType.SERIES_REOPENED,
+                data,
+                traceparent=traceparent,
+                event_id=fact_id("series.reopened", data.series_uid, str(data.completion)),
+            )
+    for row in rows:
+        ctx.log.info(
+            "series reopened by a late instance",
+            series_uid=row["series_uid"],
+            completion=row["completion"],
+        )
+    return len(rows)
 
 
 def _complete_one(
@@ -73,7 +121,8 @@ def _complete_one(
         study_uid = str(row["study_uid"])
         open_series = conn.execute(_STUDY_HAS_OPEN_SERIES, (study_uid,)).fetchone()
         if open_series is not None and not open_series[0]:
-            transition_study(conn, study_uid, [StudyState.RECEIVING], StudyState.COMPLETE)
+            advance(conn, study_uid, Step.SERIES_COMPLETED)
+        completion = int(row["completions"])
         data = SeriesCompleted(
             study_uid=study_uid,
             series_uid=series_uid,
@@ -82,6 +131,7 @@ def _complete_one(
             pipeline=pipeline,
             rule=rule,
             instance_count=int(row["instance_count"]),
+            completion=completion,
             completed_at=row["completed_at"].astimezone(UTC)
             if row["completed_at"]
             else datetime.now(UTC),
@@ -90,7 +140,21 @@ def _complete_one(
             EventType.SERIES_COMPLETED,
             data,
             traceparent=traceparent,
-            event_id=fact_id("series.completed", series_uid),
+            event_id=completed_event_id(series_uid, completion),
         )
-    ctx.log.info("series completed", series_uid=series_uid, pipeline=pipeline, rule=rule)
+    ctx.log.info(
+        "series completed",
+        series_uid=series_uid,
+        pipeline=pipeline,
+        rule=rule,
+        completion=completion,
+    )
     return data
+
+
+def completed_event_id(series_uid: str, completion: int) -> str:
+    """The id of a series' ``series.completed``: one per completion (the first keeps the id
+    it had before series could complete more than once)."""
+    if completion == 1:
+        return fact_id("series.completed", series_uid)
+    return fact_id("series.completed", series_uid, str(completion))

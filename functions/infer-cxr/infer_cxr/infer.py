@@ -1,7 +1,9 @@
 """Score one completed chest X-ray series: the business step of infer-cxr.
 
 1. Hold the (series, model) lock; load the model once per process (:class:`ModelCache`).
-2. Claim the run: a redelivered event finds its run done and changes nothing.
+2. Claim the run of this completion of the series: a redelivered event finds its run done
+   and changes nothing; an event of a completion that a late instance has since reopened is
+   superseded (the next completion is scored instead).
 3. Fetch and decode the series, preprocess as the card says, score all images in one batch.
 4. Per positive label, an occlusion heatmap of the image that scored highest.
 5. In one transaction: the run and its findings, the study's state, the event.
@@ -20,46 +22,47 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import numpy as np
-from infer_cxr.emit import completed_event, failed_event
+from infer_cxr.emit import completed_data, completed_id, failed_data, failed_id
 from infer_cxr.heatmaps import heatmap_key, occlusion_maps, overlay_png
 from infer_cxr.runs import (
     Claim,
     CompletedRun,
-    FindingRow,
+    SeriesNotReady,
     claim_run,
     complete_run,
     fail_run,
-    indexed_study,
+    indexed_series,
     series_lock,
-    settle_study,
 )
 from infer_cxr.series import SeriesPixels, Unusable, load_series
 from numpy.typing import NDArray
 
-from acme.events import Finding, Heatmap, SeriesCompleted, Timings
+from acme.events import EventType, Finding, SeriesCompleted, Timings
 from acme.events.values import InferenceFailure
 from acme.function import Context, Event, Rejected
 from acme.imaging import to_model_input
 from acme.models import (
-    LabelScore,
     ModelCache,
     ModelCard,
     ModelError,
     ModelRegistry,
     Predictor,
     RuntimeOptions,
+    best_images,
+    series_findings,
 )
-from acme.models import series_scores as score_labels
+from acme.outcomes import settle_inference
 
 Batch = NDArray[np.float32]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one call did: ``completed``, ``failed``, or ``unchanged`` (already done)."""
+    """What one call did: ``completed``, ``failed``, ``unchanged`` (already done), or
+    ``superseded`` (the series has completed again since, or is open again: no run)."""
 
-    status: Literal["completed", "failed", "unchanged"]
-    run_id: uuid.UUID
+    status: Literal["completed", "failed", "unchanged", "superseded"]
+    run_id: uuid.UUID | None
 
 
 @dataclass
@@ -100,12 +103,8 @@ def infer_series(
     clock = _Clock(started=time.perf_counter(), queue_ms=_queue_ms(event))
     if series.pipeline != "cxr":
         raise Rejected(f"infer-cxr scores pipeline=cxr series, not pipeline={series.pipeline}")
-    study = indexed_study(ctx.db, series.series_uid)
-    if study != series.study_uid:
-        raise Rejected(
-            f"series {series.series_uid} is not indexed under study {series.study_uid}"
-            + (f" (it is under {study})" if study else "")
-        )
+    if not _current(ctx, series):
+        return Outcome("superseded", None)
     settings = ctx.settings
     with series_lock(ctx.db, series.series_uid, settings.cxr_model):
         registry = ModelRegistry.of(ctx.store, settings)
@@ -146,6 +145,31 @@ def infer_series(
         return Outcome("completed", claim.run_id)
 
 
+def _current(ctx: Context, series: SeriesCompleted) -> bool:
+    """True when the event's completion is the series' latest and the series is still
+    complete; :class:`Rejected` when the series is not indexed under the study, and
+    :class:`SeriesNotReady` when the completion is not committed yet."""
+    indexed = indexed_series(ctx.db, series.series_uid)
+    if indexed is None or indexed.study_uid != series.study_uid:
+        raise Rejected(
+            f"series {series.series_uid} is not indexed under study {series.study_uid}"
+            + (f" (it is under {indexed.study_uid})" if indexed else "")
+        )
+    if series.completion > indexed.completion:
+        raise SeriesNotReady(
+            f"completion {series.completion} of series {series.series_uid} is not committed"
+            " yet; retry later"
+        )
+    if series.completion < indexed.completion or indexed.open:
+        ctx.log.info(
+            "series completed again or reopened since; this completion is superseded",
+            series_uid=series.series_uid,
+            completion=series.completion,
+        )
+        return False
+    return True
+
+
 def _score(
     ctx: Context,
     predictor: Predictor,
@@ -170,8 +194,9 @@ def _score(
     scores = predictor.predict(tensors)
     clock.inference_ms = _ms_since(mark)
     mark = time.perf_counter()
-    labels = score_labels(card, scores)
-    heatmaps = _heatmaps(ctx, predictor, series, claim, pixels, tensors, scores, labels)
+    scored = series_findings(card, scores, [item.sop_uid for item in pixels.images])
+    heatmaps = _heatmaps(ctx, predictor, series, claim, pixels, tensors, scores, scored)
+    findings = [f.model_copy(update={"heatmap_key": heatmaps.get(f.label)}) for f in scored]
     clock.postprocess_ms = _ms_since(mark)
     timings = clock.timings()
     run = CompletedRun(
@@ -183,40 +208,33 @@ def _score(
         timings=timings.model_dump(),
         images_used=len(pixels.images),
         images_skipped=pixels.skipped,
-        findings=[
-            FindingRow(label=s.label, probability=s.probability, threshold=s.threshold,
-                       positive=s.positive, sop_uid=pixels.images[s.image].sop_uid,
-                       heatmap_key=heatmaps.get(s.label))
-            for s in labels
-        ],
-    )  # fmt: skip
-    cloudevent = completed_event(
-        source=ctx.source,
+        findings=findings,
+    )
+    data = completed_data(
         series=series,
         run_id=claim.run_id,
         card=card,
         device=predictor.device,
         provider=predictor.provider,
-        findings=[
-            Finding(label=s.label, probability=s.probability, threshold=s.threshold,
-                    positive=s.positive)
-            for s in labels
-        ],
-        heatmaps=[Heatmap(label=label, key=key) for label, key in heatmaps.items()],
+        findings=findings,
         timings=timings,
         results_bucket=ctx.settings.buckets.results,
-        traceparent=event.traceparent,
-    )  # fmt: skip
+    )
     with ctx.db.connection() as conn, conn.transaction():
         complete_run(conn, run)
-        state = settle_study(conn, series.study_uid)
-        ctx.bus.publish(cloudevent)
+        state = settle_inference(conn, series.study_uid)
+        ctx.emit(
+            EventType.INFERENCE_COMPLETED,
+            data,
+            traceparent=event.traceparent,
+            event_id=completed_id(claim.run_id),
+        )
     ctx.log.info(
         "series scored",
         run_id=str(claim.run_id),
         model=card.ref,
         provider=predictor.provider,
-        positive=[s.label for s in labels if s.positive],
+        positive=[f.label for f in findings if f.positive],
         study_state=state,
         total_ms=timings.total_ms,
     )
@@ -234,23 +252,23 @@ def _heatmaps(
     pixels: SeriesPixels,
     tensors: Batch,
     scores: Batch,
-    labels: list[LabelScore],
+    findings: list[Finding],
 ) -> dict[str, str]:
     """Store an overlay per positive label, from the image that scored it; label -> key."""
     grid = ctx.settings.cxr_heatmap_grid
-    positive = [score for score in labels if score.positive]
+    names = predictor.card.label_names
+    best = dict(zip(names, best_images(predictor.card, scores), strict=True))
+    positive = [finding.label for finding in findings if finding.positive]
     if grid == 0 or not positive:
         return {}
     keys: dict[str, str] = {}
-    names = predictor.card.label_names
-    for index in sorted({score.image for score in positive}):
+    for index in sorted({best[label] for label in positive}):
         maps = occlusion_maps(predictor, tensors[index], scores[index], grid)
-        for score in (s for s in positive if s.image == index):
-            key = heatmap_key(series.study_uid, series.series_uid, str(claim.run_id), score.label)
-            heat = maps[names.index(score.label)]
-            png = overlay_png(predictor, pixels.images[index].image, heat)
+        for label in (name for name in positive if best[name] == index):
+            key = heatmap_key(series.study_uid, series.series_uid, str(claim.run_id), label)
+            png = overlay_png(predictor, pixels.images[index].image, maps[names.index(label)])
             ctx.store.put(ctx.settings.buckets.results, key, png, content_type="image/png")
-            keys[score.label] = key
+            keys[label] = key
     return keys
 
 
@@ -264,18 +282,21 @@ def _fail(
     detail: str,
     skipped: list[dict[str, str]],
 ) -> None:
-    cloudevent = failed_event(
-        source=ctx.source,
+    data = failed_data(
         series=series,
         run_id=claim.run_id,
         card=card,
         reason=reason,
         detail=detail,
         attempts=claim.attempts,
-        traceparent=event.traceparent,
     )
     with ctx.db.connection() as conn, conn.transaction():
         fail_run(conn, claim.run_id, reason, detail, skipped=skipped)
-        state = settle_study(conn, series.study_uid)
-        ctx.bus.publish(cloudevent)
+        state = settle_inference(conn, series.study_uid)
+        ctx.emit(
+            EventType.INFERENCE_FAILED,
+            data,
+            traceparent=event.traceparent,
+            event_id=failed_id(claim.run_id, claim.attempts),
+        )
     ctx.log.warning("series not scored", run_id=str(claim.run_id), reason=reason, study_state=state)

@@ -1,14 +1,14 @@
-"""Inference runs in PostgreSQL: one per series and model version, and the study's state.
+"""Inference runs in PostgreSQL: one per series completion and model version.
 
 A run is claimed by one ``INSERT ... ON CONFLICT DO NOTHING`` on UNIQUE (series_uid,
-model_name, model_version): a redelivered ``series.completed`` finds the run it created.
-While a worker scores a series it holds a session advisory lock on (series, model), so a
-duplicate delivered meanwhile is told to retry, and a worker that died leaves a ``running``
-run the next delivery takes over (same run id, ``attempts`` + 1).
+model_name, model_version, series_completion): a redelivered ``series.completed`` finds the
+run it created, and a series completed again after a late instance gets a new run. While a
+worker scores a series it holds a session advisory lock on (series, model), so a duplicate
+delivered meanwhile is told to retry, and a worker that died leaves a ``running`` run the
+next delivery takes over (same run id, ``attempts`` + 1).
 
-The study's state follows the latest run of every series routed to a model: any failed →
-``failed``; all completed → ``inferred``; else ``inferring``. It is settled under the study's
-row lock, so two functions finishing series of one study at once cannot both miss the end.
+The study's state follows the outcomes of its routed series (:func:`acme.outcomes.
+settle_inference`), settled in the transaction that records the run.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import psycopg
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
-from acme.db import Pool, StudyState, transition_study
-from acme.events import SeriesCompleted
+from acme.db import Pool
+from acme.events import Finding, SeriesCompleted
+from acme.lifecycle import Step, advance
 
 Conn = psycopg.Connection[TupleRow]
 RunStatus = Literal["running", "completed", "failed"]
@@ -34,6 +35,19 @@ RETRYABLE = frozenset({"model-unavailable"})
 
 class RunInProgress(Exception):
     """Another worker holds this series and model right now; retry later (transient)."""
+
+
+class SeriesNotReady(Exception):
+    """The event names a completion of the series not committed yet; retry later (transient)."""
+
+
+@dataclass(frozen=True)
+class IndexedSeries:
+    """A series as indexed: its study, its latest completion, and whether it is open again."""
+
+    study_uid: str
+    completion: int
+    open: bool
 
 
 @dataclass(frozen=True)
@@ -63,39 +77,45 @@ def series_lock(pool: Pool, series_uid: str, model_name: str) -> Iterator[None]:
             conn.commit()
 
 
-def indexed_study(pool: Pool, series_uid: str) -> str | None:
-    """The study the series is indexed under, or None when it is not indexed."""
+def indexed_series(pool: Pool, series_uid: str) -> IndexedSeries | None:
+    """The series as indexed, or None when it is not indexed."""
     with pool.connection() as conn:
         row = conn.execute(
-            "SELECT study_uid FROM series WHERE series_uid = %s", (series_uid,)
+            "SELECT study_uid, completions, completed_at IS NULL FROM series WHERE series_uid = %s",
+            (series_uid,),
         ).fetchone()
-    return str(row[0]) if row is not None else None
+    if row is None:
+        return None
+    return IndexedSeries(study_uid=str(row[0]), completion=int(row[1]), open=bool(row[2]))
 
 
 def claim_run(pool: Pool, series: SeriesCompleted, model_name: str, model_version: str) -> Claim:
-    """Create the run of (series, model version), or find it; move the study to inferring."""
+    """Create the run of (series completion, model version), or find it; a fresh claim takes
+    the study to inferring."""
     with pool.connection() as conn, conn.transaction():
         row = conn.execute(
-            "INSERT INTO inference_runs (study_uid, series_uid, pipeline, model_name,"
-            " model_version) VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (series_uid, model_name, model_version) DO NOTHING RETURNING id",
-            (series.study_uid, series.series_uid, series.pipeline, model_name, model_version),
-        ).fetchone()
+            "INSERT INTO inference_runs (study_uid, series_uid, series_completion, pipeline,"
+            " model_name, model_version) VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (series_uid, model_name, model_version, series_completion)"
+            " DO NOTHING RETURNING id",
+            (series.study_uid, series.series_uid, series.completion, series.pipeline,
+             model_name, model_version),
+        ).fetchone()  # fmt: skip
         if row is not None:
             claim = Claim(run_id=row[0], status="running", attempts=1, fresh=True)
         else:
-            claim = _existing(conn, series.series_uid, model_name, model_version)
+            claim = _existing(conn, series, model_name, model_version)
         if claim.fresh:
-            sources = [StudyState.COMPLETE, StudyState.FAILED]
-            transition_study(conn, series.study_uid, sources, StudyState.INFERRING)
+            advance(conn, series.study_uid, Step.INFERENCE_STARTED)
     return claim
 
 
-def _existing(conn: Conn, series_uid: str, model_name: str, model_version: str) -> Claim:
+def _existing(conn: Conn, series: SeriesCompleted, model_name: str, model_version: str) -> Claim:
     row = conn.execute(
         "SELECT id, status, attempts, reason_code FROM inference_runs"
-        " WHERE series_uid = %s AND model_name = %s AND model_version = %s FOR UPDATE",
-        (series_uid, model_name, model_version),
+        " WHERE series_uid = %s AND model_name = %s AND model_version = %s"
+        " AND series_completion = %s FOR UPDATE",
+        (series.series_uid, model_name, model_version, series.completion),
     ).fetchone()
     assert row is not None
     run_id, status, attempts, reason_code = row
@@ -112,16 +132,6 @@ def _existing(conn: Conn, series_uid: str, model_name: str, model_version: str) 
 
 
 @dataclass(frozen=True)
-class FindingRow:
-    label: str
-    probability: float
-    threshold: float
-    positive: bool
-    sop_uid: str
-    heatmap_key: str | None
-
-
-@dataclass(frozen=True)
 class CompletedRun:
     run_id: uuid.UUID
     provider: str
@@ -131,7 +141,7 @@ class CompletedRun:
     timings: dict[str, float]
     images_used: int
     images_skipped: list[dict[str, str]]
-    findings: list[FindingRow]
+    findings: list[Finding]
 
 
 def complete_run(conn: Conn, run: CompletedRun) -> None:
@@ -147,10 +157,16 @@ def complete_run(conn: Conn, run: CompletedRun) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO findings (run_id, label, probability, threshold, positive, sop_uid,"
-            " heatmap_key) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            " heatmap_key, code_system, code, code_display)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [(run.run_id, f.label, f.probability, f.threshold, f.positive, f.sop_uid,
-              f.heatmap_key) for f in run.findings],
+              f.heatmap_key, *_code(f)) for f in run.findings],
         )  # fmt: skip
+
+
+def _code(finding: Finding) -> tuple[str | None, str | None, str | None]:
+    code = finding.code
+    return (code.system, code.code, code.display) if code else (None, None, None)
 
 
 def fail_run(
@@ -167,38 +183,3 @@ def fail_run(
         " error = %s, images_skipped = %s WHERE id = %s",
         (reason_code, detail, Jsonb(skipped or []), run_id),
     )
-
-
-_SETTLE = """
-WITH routed AS (
-    SELECT series_uid FROM series WHERE study_uid = %(study)s AND pipeline IN ('cxr', 'ct')
-), latest AS (
-    SELECT DISTINCT ON (r.series_uid) r.series_uid, r.status, r.reason_code
-    FROM inference_runs r JOIN routed USING (series_uid)
-    ORDER BY r.series_uid, r.started_at DESC, r.id
-)
-SELECT (SELECT count(*) FROM routed), count(*) FILTER (WHERE status = 'completed'),
-       min(reason_code) FILTER (WHERE status = 'failed')
-FROM latest
-"""
-
-
-def settle_study(conn: Conn, study_uid: str) -> StudyState | None:
-    """Move the study to the state its series' latest runs call for; the state it moved to."""
-    conn.execute("SELECT 1 FROM studies WHERE study_uid = %s FOR UPDATE", (study_uid,))
-    row: Any = conn.execute(_SETTLE, {"study": study_uid}).fetchone()
-    routed, completed, failure = int(row[0]), int(row[1]), row[2]
-    inferring, complete = StudyState.INFERRING, StudyState.COMPLETE
-    if failure is not None:
-        moved = transition_study(
-            conn, study_uid, [complete, inferring, StudyState.INFERRED], StudyState.FAILED,
-            reason=f"inference failed: {failure}",
-        )  # fmt: skip
-        return StudyState.FAILED if moved else None
-    if completed >= routed:
-        moved = transition_study(
-            conn, study_uid, [complete, inferring, StudyState.FAILED], StudyState.INFERRED
-        )
-        return StudyState.INFERRED if moved else None
-    moved = transition_study(conn, study_uid, [complete, StudyState.FAILED], inferring)
-    return inferring if moved else None

@@ -3,7 +3,9 @@
 Every route reads or changes a patient's report: each is ``phi=True`` (every use is recorded
 as ``access.recorded``) and needs ``reports:read``, ``reports:sign`` or ``reports:amend``
 (docs/auth.md). Sign and amend name the version the client reviewed, as ``If-Match: "2"``
-or ``{"version": 2}``; a report that has moved on answers 409 ``version-conflict``.
+or ``{"version": 2}``; a report that has moved on answers 409 ``version-conflict``, and a
+study that cannot be signed now (a series still pending, new images arriving) 409
+``study-state`` with the reason.
 
     GET  /reports?status=&study=&limit=&offset=
     GET  /reports/<id>                                   report, versions, current content
@@ -26,6 +28,7 @@ from contextlib import contextmanager
 from acme.auth import Permission, grants
 from acme.function import Context
 from acme.http import ApiError, ApiRequest, Body, HttpApi
+from acme.lifecycle import StudyConflict
 from report import review
 from report.api_models import ListParams, ReportDetail, ReportList, ReportSummary, VersionDetail
 from report.api_models import VersionSummary as Summary
@@ -52,6 +55,8 @@ def _answers() -> Iterator[None]:
         raise ApiError(404, "not-found", str(exc)) from None
     except VersionConflict as exc:
         raise ApiError(409, "version-conflict", str(exc)) from None
+    except StudyConflict as exc:
+        raise ApiError(409, "study-state", str(exc)) from None
     except InvalidRequest as exc:
         raise ApiError(422, "invalid-request", str(exc)) from None
     except ArtifactMissing as exc:
@@ -200,6 +205,18 @@ def _signer(request: ApiRequest, permission: Permission) -> Signer:
     return Signer(user=principal.user, role=role)
 
 
+def _sign(ctx: Context, request: ApiRequest, permission: Permission) -> VersionDetail:
+    """Sign or amend (the body's type says which) at the version reviewed."""
+    body = request.body
+    assert isinstance(body, SignRequest | AmendRequest)
+    request.study_uid = review.study_of(ctx, _report_id(request))
+    with _answers():
+        row = review.sign(
+            ctx, _report_id(request), body, _signer(request, permission), version=_if_match(request)
+        )
+    return VersionDetail(version=Summary.of(row, _base(ctx)), content=row.content)
+
+
 @routes.post(
     "/reports/<uuid:report_id>/sign",
     permission=Permission.REPORTS_SIGN,
@@ -210,18 +227,7 @@ def _signer(request: ApiRequest, permission: Permission) -> Signer:
 )
 def sign(ctx: Context, request: ApiRequest) -> VersionDetail:
     """Sign the preliminary report at the version reviewed (If-Match or body): final."""
-    body = request.body
-    assert isinstance(body, SignRequest)
-    request.study_uid = review.study_of(ctx, _report_id(request))
-    with _answers():
-        row = review.sign_report(
-            ctx,
-            _report_id(request),
-            body,
-            _signer(request, Permission.REPORTS_SIGN),
-            version=_if_match(request),
-        )
-    return VersionDetail(version=Summary.of(row, _base(ctx)), content=row.content)
+    return _sign(ctx, request, Permission.REPORTS_SIGN)
 
 
 @routes.post(
@@ -234,15 +240,4 @@ def sign(ctx: Context, request: ApiRequest) -> VersionDetail:
 )
 def amend(ctx: Context, request: ApiRequest) -> VersionDetail:
     """Amend the signed report at the version reviewed: a new impression and the reason."""
-    body = request.body
-    assert isinstance(body, AmendRequest)
-    request.study_uid = review.study_of(ctx, _report_id(request))
-    with _answers():
-        row = review.amend_report(
-            ctx,
-            _report_id(request),
-            body,
-            _signer(request, Permission.REPORTS_AMEND),
-            version=_if_match(request),
-        )
-    return VersionDetail(version=Summary.of(row, _base(ctx)), content=row.content)
+    return _sign(ctx, request, Permission.REPORTS_AMEND)

@@ -101,7 +101,7 @@ def load_images(ctx: Context, content: ReportContent) -> ReportImages:
     key_image = ctx.store.get(bucket, content.key_image_key) if content.key_image_key else None
     heatmaps = {
         f.label: ctx.store.get(bucket, f.heatmap_key)
-        for f in content.findings
+        for _, f in content.results
         if f.positive and f.heatmap_key
     }
     return ReportImages(key_image=key_image, heatmaps=heatmaps)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from acme.events import Coding, Finding
+
 LOCAL_SCHEME: Final = "99ACME"
 """The platform's private coding scheme designator (model labels without a standard code)."""
 
@@ -66,6 +68,18 @@ class Code:
     def is_dicom(self) -> bool:
         """True when the code may appear in a DICOM SR (FHIR-only systems may not)."""
         return not self.scheme.startswith("HL7-")
+
+    def coding(self) -> Coding:
+        """This code as stored on a finding (FHIR system, code, display)."""
+        return Coding(system=self.system, code=self.value, display=self.meaning)
+
+    @classmethod
+    def of(cls, coding: Coding) -> Code:
+        """A stored finding code back as a :class:`Code`; its system must be in the table."""
+        scheme = scheme_of_system(coding.system)
+        if scheme is None:
+            raise ValueError(f"code system {coding.system!r} is not one the reports know")
+        return cls(scheme, coding.code, coding.display)
 
 
 # --- Report and document ------------------------------------------------------------------
@@ -121,15 +135,20 @@ def _slug(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "finding"
 
 
-def finding_code(label: str, card_coding: tuple[str, str, str] | None = None) -> Code:
-    """The code of a model label; ``card_coding`` is the card's (system, code, display)."""
+def finding_code(label: str, card_coding: Coding | None = None) -> Code:
+    """The code of a model label; ``card_coding`` is the model card's, when it has one."""
     if card_coding is not None:
-        system, value, display = card_coding
-        scheme = _SYSTEM_SCHEMES.get(system)
+        scheme = _SYSTEM_SCHEMES.get(card_coding.system)
         if scheme is not None and not scheme.startswith("HL7-"):
-            return Code(scheme, value, display)
+            return Code(scheme, card_coding.code, card_coding.display)
     key = re.sub(r"[\s_]+", " ", label.strip().lower())
     return FINDING_CODES.get(key) or Code(LOCAL_SCHEME, _slug(label), label)
+
+
+def code_of(finding: Finding) -> Code:
+    """The code a report shows for ``finding``: the one stored on it when it was drafted,
+    else its label's."""
+    return Code.of(finding.code) if finding.code else finding_code(finding.label)
 
 
 MODALITY_NAMES: Final[Mapping[str, str]] = MappingProxyType(

@@ -1,52 +1,47 @@
 """What a report version says: one frozen pydantic model, the source of every rendered form.
 
 A :class:`ReportContent` is stored as JSON in ``report_versions.content`` and rendered into a
-FHIR bundle, a DICOM SR, HTML and PDF. It is a snapshot: patient and study details are copied
-in when the report is drafted, so a version reads the same forever. It holds PHI: never log it.
-:meth:`ReportContent.sha256` is the hash ``report.signed`` carries.
+FHIR bundle, a DICOM SR, HTML and PDF. It is a snapshot: the patient as the study's own images
+name them and the study details are copied in when the report is drafted, so a version reads
+the same forever. It lists every series of the study routed to a model with what became of it
+(:class:`ReportedSeries`): its findings, its failure, or that it is still pending. It holds
+PHI: never log it. :meth:`ReportContent.sha256` is the hash ``report.signed`` carries.
+
+Versions written before series were listed (a flat ``findings`` list) are read through
+:meth:`ReportContent._earlier_shape`; their stored hash stays the one they were signed with.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime, time
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from report.codes import Code
+from acme.events import Finding
+from acme.outcomes import Outcome
+from acme.patients import Patient, PatientAttribute
+from report.codes import SCHEME_SYSTEMS
 
 ReportStatus = Literal["preliminary", "final", "amended"]
+
+__all__ = [
+    "ModelUse",
+    "Patient",
+    "ReportContent",
+    "ReportStatus",
+    "ReportedSeries",
+    "Signature",
+    "SourceImage",
+    "Study",
+    "issued_now",
+]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CodeRef(_Model):
-    """A :class:`~report.codes.Code` as stored."""
-
-    scheme: str
-    value: str
-    meaning: str
-
-    @classmethod
-    def of(cls, code: Code) -> CodeRef:
-        return cls(scheme=code.scheme, value=code.value, meaning=code.meaning)
-
-    def code(self) -> Code:
-        return Code(self.scheme, self.value, self.meaning)
-
-
-class Patient(_Model):
-    """The patient as the source images name them (Patient module)."""
-
-    patient_id: str
-    issuer: str = ""
-    name: str | None = Field(default=None, description="DICOM PN, e.g. Doe^Jane")
-    birth_date: date | None = None
-    sex: Literal["M", "F", "O"] | None = None
 
 
 class Study(_Model):
@@ -80,20 +75,26 @@ class ModelUse(_Model):
         return f"{self.name} {self.version}"
 
 
-class Finding(_Model):
-    """One model label's result on one series."""
+class ReportedSeries(_Model):
+    """A series of the study routed to a model, and what became of it.
 
-    label: str
-    code: CodeRef
-    probability: float = Field(ge=0.0, le=1.0)
-    threshold: float = Field(ge=0.0, le=1.0)
-    positive: bool
-    run_id: UUID
+    ``completed``: the run's findings (each coded); ``failed``: the run's reason code;
+    ``pending``: no result yet (not scored yet, being scored, or reopened by a late instance).
+    """
+
     series_uid: str
-    sop_uid: str | None = Field(description="The image that gave the probability (highest).")
-    model: str = Field(description="name of the ModelUse it came from")
-    model_version: str
-    heatmap_key: str | None = None
+    modality: str
+    pipeline: str
+    outcome: Outcome
+    run_id: UUID | None = None
+    model: str | None = Field(default=None, description="name of the ModelUse it came from")
+    model_version: str | None = None
+    reason: str | None = Field(default=None, description="Why inference failed (reason code).")
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def model_ref(self) -> str:
+        return f"{self.model} {self.model_version}" if self.model else "-"
 
 
 class Signature(_Model):
@@ -113,11 +114,18 @@ class ReportContent(_Model):
     status: ReportStatus
     issued: AwareDatetime
     patient: Patient
+    patient_conflicts: tuple[PatientAttribute, ...] = Field(
+        default=(),
+        description="Attributes other instances or studies under this patient's record name "
+        "differently: verify the patient's identity.",
+    )
     study: Study
     pipelines: tuple[str, ...]
     models: tuple[ModelUse, ...] = Field(min_length=1)
-    run_ids: tuple[UUID, ...] = Field(min_length=1)
-    findings: tuple[Finding, ...]
+    run_ids: tuple[UUID, ...] = Field(
+        min_length=1, description="The runs of the series with a result (completed or failed)."
+    )
+    series: tuple[ReportedSeries, ...] = Field(min_length=1)
     source_images: tuple[SourceImage, ...]
     key_image_key: str | None = Field(
         default=None, description="The rendered key image (PNG) in the results bucket."
@@ -132,8 +140,58 @@ class ReportContent(_Model):
         return not all(model.diagnostic_use for model in self.models)
 
     @property
+    def results(self) -> tuple[tuple[ReportedSeries, Finding], ...]:
+        """Every finding, with the series (and run) it was made on, in series order."""
+        return tuple((series, finding) for series in self.series for finding in series.findings)
+
+    @property
     def positive(self) -> tuple[Finding, ...]:
-        return tuple(finding for finding in self.findings if finding.positive)
+        return tuple(finding for _, finding in self.results if finding.positive)
+
+    @property
+    def pending(self) -> tuple[ReportedSeries, ...]:
+        """The routed series without a result yet."""
+        return tuple(series for series in self.series if series.outcome == "pending")
+
+    @property
+    def failed(self) -> tuple[ReportedSeries, ...]:
+        return tuple(series for series in self.series if series.outcome == "failed")
+
+    @property
+    def complete(self) -> bool:
+        """True when every routed series has a result (completed or failed)."""
+        return not self.pending
+
+    @model_validator(mode="before")
+    @classmethod
+    def _earlier_shape(cls, data: Any) -> Any:
+        """Versions written before series were listed kept a flat ``findings`` list, each item
+        naming its run, series, model and code: regroup them by run (all completed)."""
+        if not isinstance(data, dict) or "findings" not in data or "series" in data:
+            return data
+        upgraded = dict(data)
+        modality = {i["series_uid"]: i["modality"] for i in data.get("source_images", ())}
+        pipelines = list(data.get("pipelines") or ["cxr"])
+        groups: dict[str, dict[str, Any]] = {}
+        for item in upgraded.pop("findings"):
+            run = str(item["run_id"])
+            group = groups.setdefault(
+                run,
+                {"series_uid": item["series_uid"], "pipeline": pipelines[0],
+                 "modality": modality.get(item["series_uid"], "OT"), "outcome": "completed",
+                 "run_id": run, "model": item["model"], "model_version": item["model_version"],
+                 "findings": []},
+            )  # fmt: skip
+            code = item.get("code")
+            group["findings"].append(
+                {"label": item["label"], "probability": item["probability"],
+                 "threshold": item["threshold"], "positive": item["positive"],
+                 "sop_uid": item.get("sop_uid"), "heatmap_key": item.get("heatmap_key"),
+                 "code": {"system": SCHEME_SYSTEMS[code["scheme"]], "code": code["value"],
+                          "display": code["meaning"]} if code else None}
+            )  # fmt: skip
+        upgraded["series"] = list(groups.values())
+        return upgraded
 
     def to_json(self) -> str:
         """The canonical JSON of this version (fields in declared order, no whitespace)."""

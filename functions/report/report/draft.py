@@ -1,20 +1,20 @@
-"""The event side: draft a study's report from its AI results; record failed inference.
+"""The event side: draft a study's report from what became of each of its routed series.
 
-``inference.completed``, under the study's report lock, in one transaction:
+On ``inference.completed`` and ``inference.failed`` alike:
 
-1. The run must be committed as completed (infer publishes just before it commits): if it
-   is not visible yet, :class:`NotReady` makes the router retry.
-2. The report covers the latest run of every routed series; while any is not completed the
-   study is not ``inferred`` yet and the last series' event drafts it (``waiting``).
-3. A version already built from the same runs makes the event a no-op (``unchanged``). A
-   preliminary report built from other runs gets a new preliminary version; a signed one is
-   kept as signed (a radiologist amends it).
+1. The run must be committed with its outcome (infer announces it from the transaction that
+   records it): if it is not visible yet, :class:`NotReady` makes the router retry.
+2. The study is settled from its series' outcomes (a failure shows as ``failed`` whatever
+   pipeline reported it).
+3. Then, under the study's report lock, in one transaction: the report covers every routed
+   series (:func:`acme.outcomes.routed_series`): completed ones with their findings, failed
+   ones with their reason, pending ones named as pending. Nothing is drafted before at least
+   one series has findings, nor for a run a later one superseded; a version already built
+   from the same outcomes makes the event a no-op.
 4. Compose the content, render the key image, store every form, record the report and its
-   version, move the study inferred -> reported, publish ``report.drafted``.
-
-``inference.failed``: the study shows the failure as ``failed`` with the reason code (infer
-sets it in the same transaction; this makes it hold for any pipeline), unless a later run of
-that series succeeded.
+   version (a new preliminary version when one exists, signed or not: earlier versions
+   stay), and, once no series is pending, move the study to ``reported``; emit
+   ``report.drafted``.
 """
 
 from __future__ import annotations
@@ -25,17 +25,19 @@ from typing import Literal
 
 from pydicom.dataset import Dataset
 
-from acme.db import StudyState, transition_study
-from acme.events import InferenceCompleted, InferenceFailed
-from acme.function import Context, Event
+from acme.events import EventType, Finding
+from acme.function import Context
 from acme.imaging import ImagingError
+from acme.lifecycle import Step, advance
+from acme.outcomes import SeriesOutcome, routed_series, settle_inference
+from acme.patients import Patient, record_conflicts
 from report import artifacts, sources, store
-from report.content import Finding, ModelUse, ReportContent, issued_now
-from report.emit import drafted_event
+from report.content import ModelUse, ReportContent, ReportedSeries, issued_now
+from report.emit import drafted_data, drafted_id
 from report.errors import NotReady
-from report.view import percent
+from report.view import percent, series_note
 
-DraftStatus = Literal["drafted", "redrafted", "unchanged", "waiting", "kept-signed"]
+DraftStatus = Literal["drafted", "redrafted", "unchanged", "waiting"]
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,10 @@ class DraftOutcome:
     version: int | None = None
 
 
-def ai_impression(findings: list[Finding], models: list[ModelUse]) -> str:
-    """The draft's impression: what the AI suggests, said as a suggestion."""
+def ai_impression(series: list[ReportedSeries], models: list[ModelUse]) -> str:
+    """The draft's impression: what the AI suggests, said as a suggestion, and what it has
+    not (yet) looked at."""
+    findings = [finding for s in series for finding in s.findings]
     positive = sorted((f for f in findings if f.positive), key=lambda f: -f.probability)
     negative = [f for f in findings if not f.positive]
     lines = [
@@ -56,6 +60,7 @@ def ai_impression(findings: list[Finding], models: list[ModelUse]) -> str:
     ]
     if negative:
         lines.append("Below threshold: " + ", ".join(f.label for f in negative) + ".")
+    lines += [series_note(item) for item in series if not item.findings]
     refs = ", ".join(model.ref for model in models)
     warning = "" if all(m.diagnostic_use for m in models) else " NOT FOR DIAGNOSTIC USE."
     lines.append(
@@ -67,25 +72,28 @@ def ai_impression(findings: list[Finding], models: list[ModelUse]) -> str:
 def _compose(
     ctx: Context,
     conn: store.Conn,
-    runs: list[sources.Run],
+    outcomes: list[SeriesOutcome],
     study_uid: str,
     report_id: uuid.UUID,
     version: int,
 ) -> tuple[ReportContent, list[Dataset]]:
     """The content of a preliminary version and its source images' headers; stores the key
     image on the way."""
-    patient, study = sources.study_snapshot(conn, study_uid)
-    cards = sources.model_cards(ctx, runs)
+    cards = sources.model_cards(ctx, outcomes)
+    series = sources.reported_series(conn, outcomes, cards)
     models: dict[tuple[str, str], ModelUse] = {}
-    for run in runs:
-        ref = (run.model_name, run.model_version)
-        models.setdefault(ref, sources.model_use(run, cards[ref]))
-    findings = sources.findings_of(conn, runs, cards)
+    for outcome in outcomes:
+        if outcome.outcome == "completed" and outcome.model_name and outcome.model_version:
+            ref = (outcome.model_name, outcome.model_version)
+            models.setdefault(
+                ref, sources.model_use(*ref, outcome.not_for_diagnosis, cards.get(ref))
+            )
+    findings = [finding for item in series for finding in item.findings]
     sop_uids = list(dict.fromkeys(f.sop_uid for f in findings if f.sop_uid))
-    images = sources.source_images(conn, sop_uids) or sources.series_images(
-        conn, [run.series_uid for run in runs]
-    )
+    scored = [item.series_uid for item in series if item.outcome == "completed"]
+    images = sources.source_images(conn, sop_uids) or sources.series_images(conn, scored)
     data = {image.sop_uid: sources.fetch_instance(ctx, study_uid, image) for image in images}
+    evidence = [sources.header(data[image.sop_uid]) for image in images]
     key_png = _key_image(ctx, sources.key_finding(findings), data)
     key_image_key = artifacts.key_image_key(study_uid, report_id, version) if key_png else None
     if key_png is not None and key_image_key is not None:
@@ -100,17 +108,18 @@ def _compose(
         version=version,
         status="preliminary",
         issued=issued_now(),
-        patient=patient,
-        study=study,
-        pipelines=tuple(sorted({run.pipeline for run in runs})),
+        patient=Patient.from_dataset(evidence[0]) if evidence else Patient(),
+        patient_conflicts=record_conflicts(conn, [study_uid]).get(study_uid, ()),
+        study=sources.study_details(conn, study_uid),
+        pipelines=tuple(sorted({item.pipeline for item in series})),
         models=tuple(models.values()),
-        run_ids=tuple(run.id for run in runs),
-        findings=tuple(findings),
+        run_ids=tuple(item.run_id for item in series if item.run_id is not None),
+        series=tuple(series),
         source_images=tuple(images),
         key_image_key=key_image_key,
-        impression=ai_impression(findings, list(models.values())),
+        impression=ai_impression(series, list(models.values())),
     )
-    return content, [sources.header(data[image.sop_uid]) for image in images]
+    return content, evidence
 
 
 def _key_image(ctx: Context, finding: Finding | None, data: dict[str, bytes]) -> bytes | None:
@@ -123,35 +132,39 @@ def _key_image(ctx: Context, finding: Finding | None, data: dict[str, bytes]) ->
         return None
 
 
-def draft_report(ctx: Context, completed: InferenceCompleted, event: Event) -> DraftOutcome:
-    """Draft (or find) the report of ``completed``'s study (see the module docstring)."""
-    study_uid = completed.study_uid
+def _basis(series: list[SeriesOutcome] | tuple[ReportedSeries, ...]) -> set[tuple[str, str, str]]:
+    """What a version is built from: each routed series, its outcome and run."""
+    return {(s.series_uid, s.outcome, str(s.run_id)) for s in series if s.outcome != "pending"} | {
+        (s.series_uid, "pending", "") for s in series if s.outcome == "pending"
+    }
+
+
+def draft_report(
+    ctx: Context, study_uid: str, run_id: uuid.UUID, traceparent: str | None
+) -> DraftOutcome:
+    """Draft (or find) the report of the study after run ``run_id`` ended (see the module
+    docstring)."""
     bucket = ctx.settings.buckets.results
+    with ctx.db.connection() as conn, conn.transaction():  # short: it holds the study's row
+        status = sources.run_status(conn, run_id)
+        if status in (None, "running"):
+            raise NotReady(f"run {run_id} is {status or 'not committed'}; retry later")
+        settle_inference(conn, study_uid)
     with ctx.db.connection() as conn, conn.transaction():
         store.lock_study(conn, study_uid)
-        status = sources.run_status(conn, completed.run_id)
-        if status in (None, "running"):
-            raise NotReady(f"run {completed.run_id} is {status or 'not committed'}; retry later")
-        runs = sources.latest_runs(conn, study_uid)
-        if status == "failed" or completed.run_id not in {run.id for run in runs}:
+        outcomes = routed_series(conn, study_uid)
+        if run_id not in {outcome.run_id for outcome in outcomes}:
             return DraftOutcome("unchanged")  # superseded by a later run of the series
-        if any(run.status != "completed" for run in runs):
-            return DraftOutcome("waiting")
+        if not any(outcome.outcome == "completed" for outcome in outcomes):
+            return DraftOutcome("waiting")  # no findings to report yet
         report = store.report_of_study(conn, study_uid)
         if report is not None:
             current = store.find_version(conn, report.id, report.current_version, bucket)
-            if current is not None and set(current.run_ids) == {run.id for run in runs}:
+            if current is not None and _basis(current.content.series) == _basis(outcomes):
                 return DraftOutcome("unchanged", report.id, report.current_version)
-            if report.status != "preliminary":
-                ctx.log.warning(
-                    "new results for a signed report; kept as signed",
-                    report_id=str(report.id),
-                    run_id=str(completed.run_id),
-                )
-                return DraftOutcome("kept-signed", report.id, report.current_version)
         report_id = report.id if report else store.report_id_for(study_uid)
         version = report.current_version + 1 if report else 1
-        content, evidence = _compose(ctx, conn, runs, study_uid, report_id, version)
+        content, evidence = _compose(ctx, conn, outcomes, study_uid, report_id, version)
         images = artifacts.load_images(ctx, content)
         stored = artifacts.publish(ctx, content, images=images, evidence=evidence, previous=[])
         if report is None:
@@ -161,39 +174,20 @@ def draft_report(ctx: Context, completed: InferenceCompleted, event: Event) -> D
                 conn, report_id, expected_version=report.current_version, status="preliminary"
             )
         store.insert_version(conn, content, stored, author=ctx.name, author_role=None)
-        transition_study(conn, study_uid, [StudyState.INFERRED], StudyState.REPORTED)
-        ctx.bus.publish(
-            drafted_event(content, stored, source=ctx.source, traceparent=event.traceparent)
+        if content.complete:
+            advance(conn, study_uid, Step.REPORT_DRAFTED)
+        ctx.emit(
+            EventType.REPORT_DRAFTED,
+            drafted_data(content, stored),
+            traceparent=traceparent,
+            event_id=drafted_id(content),
         )
     ctx.log.info(
         "report drafted",
         report_id=str(report_id),
         version=version,
+        complete=content.complete,
+        pending=len(content.pending),
         positive=[f.label for f in content.positive],
     )
     return DraftOutcome("redrafted" if report else "drafted", report_id, version)
-
-
-def record_failure(ctx: Context, failed: InferenceFailed) -> bool:
-    """Make the study show ``failed``'s reason; True when this call moved it."""
-    with ctx.db.connection() as conn, conn.transaction():
-        status = sources.run_status(conn, failed.run_id)
-        if status in (None, "running"):
-            raise NotReady(f"run {failed.run_id} is {status or 'not committed'}; retry later")
-        latest = {run.id: run.status for run in sources.latest_runs(conn, failed.study_uid)}
-        if latest.get(failed.run_id) != "failed":
-            return False  # a later run of the series took over
-        moved = transition_study(
-            conn,
-            failed.study_uid,
-            [StudyState.COMPLETE, StudyState.INFERRING, StudyState.INFERRED],
-            StudyState.FAILED,
-            reason=f"inference failed: {failed.reason_code}",
-        )
-    ctx.log.info(
-        "inference failure recorded",
-        run_id=str(failed.run_id),
-        reason=failed.reason_code,
-        moved=moved,
-    )
-    return moved

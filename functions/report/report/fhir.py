@@ -2,16 +2,19 @@
 
 The bundle holds, each with a ``urn:uuid`` fullUrl the others reference:
 
-- ``Patient``: identifier (PatientID within its issuer), name, birth date, gender;
-- ``ImagingStudy``: the Study Instance UID (``urn:dicom:uid``), its series and the source
-  images (SOP Class and Instance UIDs) the findings were made on;
+- ``Patient``: identifier (PatientID within its issuer), name, birth date, gender, as the
+  study's own images give them; a ``meta.tag`` per attribute on which instances filed under
+  the same patient record disagree (system :data:`CONFLICT_SYSTEM`): verify identity;
+- ``ImagingStudy``: the Study Instance UID (``urn:dicom:uid``), the source images (SOP Class
+  and Instance UIDs) the findings were made on, and every routed series without findings,
+  its ``description`` saying whether its result is pending or why inference failed;
 - one ``Observation`` per finding: the label's code, the probability as ``valueQuantity``
   (UCUM ``1``), the decision threshold as a component, ``interpretation`` POS/NEG, ``method``
   the model name and version, a note that the result is not for diagnostic use, and
   ``derivedFrom`` the ImagingStudy;
-- the ``DiagnosticReport`` (LOINC 18748-4): status preliminary, final or amended, the
-  observations as ``result``, the impression as ``conclusion``, the signer as
-  ``resultsInterpreter``.
+- the ``DiagnosticReport`` (LOINC 18748-4): status ``partial`` while a routed series has no
+  result yet, then preliminary, final or amended; the observations as ``result``, the
+  impression as ``conclusion``, the signer as ``resultsInterpreter``.
 
 Resource ids derive from the report id and version, so one version always renders the same.
 :func:`build_bundle` constructs the classes (each validates) and :func:`parse_bundle` reads
@@ -37,16 +40,21 @@ from fhir.resources.R4B.imagingstudy import (
     ImagingStudySeries,
     ImagingStudySeriesInstance,
 )
+from fhir.resources.R4B.meta import Meta
 from fhir.resources.R4B.observation import Observation, ObservationComponent
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
 
+from acme.events import Finding
+from acme.patients import Patient, PatientAttribute
 from report import codes
 from report.codes import Code
-from report.content import Finding, Patient, ReportContent
+from report.content import ReportContent, ReportedSeries
 
 DICOM_UID_SYSTEM = "urn:dicom:uid"
+CONFLICT_SYSTEM = "urn:acme-imaging:patient-record-conflict"
+"""``Patient.meta.tag`` system: the code is the attribute instances disagree on."""
 URI_SYSTEM = "urn:ietf:rfc:3986"
 """FHIR's system for identifiers and codes that are URIs (urn:uuid:, urn:oid:)."""
 _GENDERS = {"M": "male", "F": "female", "O": "other"}
@@ -64,7 +72,9 @@ def _uuid(content: ReportContent, *parts: str) -> str:
     return str(uuid.uuid5(content.report_id, "/".join((str(content.version), *parts))))
 
 
-def _patient(patient: Patient, resource_id: str) -> FhirPatient:
+def _patient(
+    patient: Patient, conflicts: tuple[PatientAttribute, ...], resource_id: str
+) -> FhirPatient:
     names = []
     if patient.name:
         family, _, rest = patient.name.partition("^")
@@ -86,8 +96,18 @@ def _patient(patient: Patient, resource_id: str) -> FhirPatient:
                 assigner=Reference(display=issuer) if issuer else None,
             )
         )
+    tags = [
+        Coding(
+            system=CONFLICT_SYSTEM,
+            code=attribute,
+            display=f"{attribute.replace('_', ' ')} differs between instances of this patient "
+            "record: verify identity",
+        )
+        for attribute in conflicts
+    ]
     return FhirPatient(
         id=resource_id,
+        meta=Meta(tag=tags) if tags else None,
         identifier=identifiers or None,
         name=names or None,
         birthDate=patient.birth_date,
@@ -114,6 +134,15 @@ def _imaging_study(content: ReportContent, resource_id: str, patient_ref: str) -
         )
         for series_uid, instances in by_series.items()
     ]
+    series += [
+        ImagingStudySeries(
+            uid=item.series_uid,
+            modality=_coding(codes.modality_code(item.modality)),
+            description=_without_result(item),
+        )
+        for item in content.series
+        if item.series_uid not in by_series and not item.findings
+    ]
     study = content.study
     return ImagingStudy(
         id=resource_id,
@@ -127,12 +156,25 @@ def _imaging_study(content: ReportContent, resource_id: str, patient_ref: str) -
     )
 
 
+def _without_result(series: ReportedSeries) -> str:
+    if series.outcome == "failed":
+        return f"AI ({series.pipeline}): inference failed ({series.reason})"
+    if series.outcome == "pending":
+        return f"AI ({series.pipeline}): result pending"
+    return f"AI ({series.pipeline}): no findings"
+
+
 def _observation(
-    content: ReportContent, finding: Finding, resource_id: str, patient_ref: str, study_ref: str
+    content: ReportContent,
+    series: ReportedSeries,
+    finding: Finding,
+    resource_id: str,
+    patient_ref: str,
+    study_ref: str,
 ) -> Observation:
-    model = next(m for m in content.models if m.name == finding.model)
-    method = f"{finding.model} {finding.model_version}"
-    code = finding.code.code()
+    model = next(m for m in content.models if m.name == series.model)
+    method = series.model_ref
+    code = codes.code_of(finding)
     warning = "NOT FOR DIAGNOSTIC USE. " if not model.diagnostic_use else ""
     return Observation(
         id=resource_id,
@@ -148,7 +190,7 @@ def _observation(
             coding=[
                 Coding(
                     system="urn:acme-imaging:model",
-                    code=f"{finding.model}/{finding.model_version}",
+                    code=f"{series.model}/{series.model_version}",
                     display=method,
                 )
             ],
@@ -179,10 +221,11 @@ def _report(
         effective = datetime.combine(
             content.study.study_date, content.study.study_time or datetime.min.time()
         ).replace(tzinfo=content.issued.tzinfo)
+    partial = content.status == "preliminary" and not content.complete
     return DiagnosticReport(
         id=resource_id,
         identifier=[Identifier(system=URI_SYSTEM, value=f"urn:uuid:{content.report_id}")],
-        status=content.status,
+        status="partial" if partial else content.status,
         category=[_concept(codes.RADIOLOGY)],
         code=_concept(codes.DIAGNOSTIC_IMAGING_REPORT),
         subject=Reference(reference=patient_ref),
@@ -202,9 +245,14 @@ def build_bundle(content: ReportContent) -> Bundle:
     patient_ref, study_ref = f"urn:uuid:{patient_id}", f"urn:uuid:{study_id}"
     observations = [
         _observation(
-            content, finding, _uuid(content, "observation", finding.label), patient_ref, study_ref
+            content,
+            series,
+            finding,
+            _uuid(content, "observation", series.series_uid, finding.label),
+            patient_ref,
+            study_ref,
         )
-        for finding in content.findings
+        for series, finding in content.results
     ]
     report_id = _uuid(content, "diagnostic-report")
     report = _report(
@@ -212,7 +260,7 @@ def build_bundle(content: ReportContent) -> Bundle:
     )
     resources = [
         report,
-        _patient(content.patient, patient_id),
+        _patient(content.patient, content.patient_conflicts, patient_id),
         _imaging_study(content, study_id, patient_ref),
         *observations,
     ]

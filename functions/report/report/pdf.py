@@ -118,6 +118,15 @@ def _body(doc: _Document, view: ReportView) -> None:
     doc.heading("Patient and study")
     for name, value in (*view.patient, *view.study):
         doc.line(f"{name}: {value}", size=9, height=4.5)
+    for warning in view.identity_warnings:
+        doc.boxed(warning)
+    doc.heading("Series")
+    doc.table(
+        ("Series", "Modality", "Pipeline", "AI result"),
+        [(r.series, r.modality, r.pipeline, r.result) for r in view.series],
+    )
+    for note in view.notes:
+        doc.line(note, size=9, bold=True)
     doc.heading("Findings")
     doc.table(
         ("Finding", "Code", "Probability", "Threshold", "Result", "Model"),

@@ -1,15 +1,16 @@
 """The clinicians' side: read reports, sign them, amend signed ones.
 
 Plain functions of a :class:`~acme.function.Context` and typed inputs; the HTTP routes in
-``main.py`` only translate. Signing and amending each add a version (every earlier one stays
-readable) and are optimistic: the request names the version the client saw, and a report
-that has moved on since answers :class:`VersionConflict` (HTTP 409). So does signing a
-signed report (amend it) or amending an unsigned one (sign it).
+:mod:`report.api` only translate. Signing and amending are one step, :func:`sign`, told apart
+by the request: each adds a version (every earlier one stays readable), moves the study
+(reported -> signed, or signed -> signed), and emits ``report.signed``. Both are optimistic:
+the request names the version the client saw, and a report that has moved on since answers
+:class:`VersionConflict` (HTTP 409); so does signing a signed report (amend it) or amending
+an unsigned one (sign it). A study that cannot take the step (say a series is still pending,
+or new images arrived) answers :class:`~acme.lifecycle.StudyConflict` (HTTP 409) saying why.
 
-- sign: preliminary -> ``final``; optional edited impression; study reported -> signed;
-  ``report.signed`` (status final).
-- amend: final/amended -> ``amended``; a new impression and a reason are required;
-  ``report.signed`` (status amended).
+- :class:`SignRequest`: preliminary -> ``final``; optional edited impression.
+- :class:`AmendRequest`: final/amended -> ``amended``; a new impression and a reason.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from acme.db import StudyState, transition_study
+from acme.events import EventType
 from acme.function import Context
+from acme.lifecycle import Step, allows, conflict, require
 from acme.storage import ObjectNotFoundError
 from report import artifacts, store
 from report.artifacts import Form, Kind
 from report.content import ReportContent, ReportStatus, Signature, issued_now
-from report.emit import signed_event
+from report.emit import signed_data, signed_id
 from report.errors import ArtifactMissing, InvalidRequest, ReportNotFound, VersionConflict
 
 Impression = Annotated[
@@ -66,40 +68,25 @@ class Signer:
     name: str | None = None
 
 
-def sign_report(
+def sign(
     ctx: Context,
     report_id: uuid.UUID,
-    request: SignRequest,
+    request: SignRequest | AmendRequest,
     signer: Signer,
     *,
     version: int | None = None,
 ) -> store.VersionRow:
-    """Sign the preliminary report (see the module docstring); ``version`` overrides the
-    request's (the If-Match header)."""
-    expected = _expected(version, request.version)
-    return _signed_version(
-        ctx, report_id, expected, signer, status="final", impression=request.impression, reason=None
-    )
-
-
-def amend_report(
-    ctx: Context,
-    report_id: uuid.UUID,
-    request: AmendRequest,
-    signer: Signer,
-    *,
-    version: int | None = None,
-) -> store.VersionRow:
-    """Amend the signed report (see the module docstring)."""
-    expected = _expected(version, request.version)
+    """Sign the preliminary report, or amend the signed one (see the module docstring);
+    ``version`` is the If-Match header's, which must agree with the request's."""
+    amending = isinstance(request, AmendRequest)
     return _signed_version(
         ctx,
         report_id,
-        expected,
+        _expected(version, request.version),
         signer,
-        status="amended",
+        status="amended" if amending else "final",
         impression=request.impression,
-        reason=request.reason,
+        reason=request.reason if isinstance(request, AmendRequest) else None,
     )
 
 
@@ -142,6 +129,7 @@ def _signed_version(
     reason: str | None,
 ) -> store.VersionRow:
     bucket = ctx.settings.buckets.results
+    step = Step.REPORT_AMENDED if status == "amended" else Step.REPORT_SIGNED
     with ctx.db.connection() as conn, conn.transaction():
         found = store.find_report(conn, report_id)
         if found is None:
@@ -150,6 +138,9 @@ def _signed_version(
         report = store.find_report(conn, report_id)
         assert report is not None
         _check(report, expected, status)
+        state = store.study_state(conn, report.study_uid)
+        if state is None or not allows(state, step):
+            raise conflict(conn, report.study_uid, step)
         current = store.find_version(conn, report_id, report.current_version, bucket)
         assert current is not None
         now = issued_now()
@@ -183,8 +174,8 @@ def _signed_version(
         ):
             raise VersionConflict(f"report {report_id} moved on", current_version=expected + 1)
         store.insert_version(conn, content, stored, author=signer.user, author_role=signer.role)
-        transition_study(conn, report.study_uid, [StudyState.REPORTED], StudyState.SIGNED)
-        ctx.bus.publish(signed_event(content, source=ctx.source))
+        require(conn, report.study_uid, step)  # the study may have moved while rendering
+        ctx.emit(EventType.REPORT_SIGNED, signed_data(content), event_id=signed_id(content))
         row = store.find_version(conn, report_id, content.version, bucket)
         assert row is not None
     ctx.log.info(

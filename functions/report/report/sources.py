@@ -1,14 +1,15 @@
-"""What a draft is made of: the study's runs and findings, its patient, images and models.
+"""What a draft is made of: the study's routed series and their findings, its patient,
+images and models.
 
-Read from the index (PostgreSQL), the archive (source images, for the SR's evidence and the
-key image) and the model registry (the cards' intended use and label codes). A study's
-report covers the latest run of every series routed to a model, as the study's state does.
+Read from the index (PostgreSQL), the archive (source images: the patient as the study's own
+instances name them, the SR's evidence and the key image) and the model registry (the cards'
+intended use and label codes). A study's report covers every series routed to a model, with
+the outcome :mod:`acme.outcomes` gives it, as the study's state does.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from io import BytesIO
 
 import numpy as np
@@ -17,36 +18,17 @@ from psycopg.rows import TupleRow, dict_row
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from acme.events import canonical_archive_key
+from acme.events import Coding, Finding, canonical_archive_key
 from acme.function import Context
 from acme.imaging import display_frames, encode_png, read_dataset, resample
 from acme.models import ModelCard, ModelError, ModelRegistry
+from acme.outcomes import SeriesOutcome
 from report.codes import finding_code
-from report.content import CodeRef, Finding, ModelUse, Patient, SourceImage, Study
+from report.content import ModelUse, ReportedSeries, SourceImage, Study
 
 Conn = psycopg.Connection[TupleRow]
 KEY_IMAGE_SIZE = 768
 """The key image's longer side in pixels (about 220 dpi across half an A4 page)."""
-
-
-@dataclass(frozen=True)
-class Run:
-    id: uuid.UUID
-    series_uid: str
-    pipeline: str
-    model_name: str
-    model_version: str
-    status: str
-    not_for_diagnosis: bool
-
-
-_LATEST_RUNS = """
-SELECT DISTINCT ON (r.series_uid) r.id, r.series_uid, r.pipeline, r.model_name,
-       r.model_version, r.status, r.not_for_diagnosis
-FROM inference_runs r JOIN series s USING (series_uid)
-WHERE s.study_uid = %s AND s.pipeline IN ('cxr', 'ct')
-ORDER BY r.series_uid, r.started_at DESC, r.id
-"""
 
 
 def run_status(conn: Conn, run_id: uuid.UUID) -> str | None:
@@ -55,33 +37,17 @@ def run_status(conn: Conn, run_id: uuid.UUID) -> str | None:
     return str(row[0]) if row else None
 
 
-def latest_runs(conn: Conn, study_uid: str) -> list[Run]:
-    """The latest run of each of the study's series routed to a model."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(_LATEST_RUNS, (study_uid,)).fetchall()
-    return [Run(**row) for row in rows]
-
-
-def study_snapshot(conn: Conn, study_uid: str) -> tuple[Patient, Study]:
-    """The patient and study as indexed from the images."""
+def study_details(conn: Conn, study_uid: str) -> Study:
+    """The study as indexed from its images."""
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            "SELECT p.patient_id, p.issuer_of_patient_id, p.patient_name, p.birth_date, p.sex,"
-            " s.accession_number, s.study_date, s.study_time, s.study_description,"
-            " s.referring_physician FROM studies s LEFT JOIN patients p ON p.id = s.patient_pk"
-            " WHERE s.study_uid = %s",
+            "SELECT accession_number, study_date, study_time, study_description,"
+            " referring_physician FROM studies WHERE study_uid = %s",
             (study_uid,),
         ).fetchone()
     if row is None:
         raise LookupError(f"study {study_uid} is not indexed")
-    patient = Patient(
-        patient_id=row["patient_id"] or "",
-        issuer=row["issuer_of_patient_id"] or "",
-        name=row["patient_name"],
-        birth_date=row["birth_date"],
-        sex=row["sex"],
-    )
-    study = Study(
+    return Study(
         study_uid=study_uid,
         accession_number=row["accession_number"],
         study_date=row["study_date"],
@@ -89,15 +55,19 @@ def study_snapshot(conn: Conn, study_uid: str) -> tuple[Patient, Study]:
         description=row["study_description"],
         referring_physician=row["referring_physician"],
     )
-    return patient, study
 
 
-def model_cards(ctx: Context, runs: list[Run]) -> dict[tuple[str, str], ModelCard | None]:
-    """Each run's model card, None when the registry no longer has it."""
+CardKey = tuple[str, str]
+
+
+def model_cards(ctx: Context, outcomes: list[SeriesOutcome]) -> dict[CardKey, ModelCard | None]:
+    """The model card of each run's model, None when the registry no longer has it."""
     registry = ModelRegistry.of(ctx.store, ctx.settings)
-    cards: dict[tuple[str, str], ModelCard | None] = {}
-    for run in runs:
-        ref = (run.model_name, run.model_version)
+    cards: dict[CardKey, ModelCard | None] = {}
+    for outcome in outcomes:
+        if outcome.model_name is None or outcome.model_version is None:
+            continue
+        ref = (outcome.model_name, outcome.model_version)
         if ref not in cards:
             try:
                 cards[ref] = registry.card(*ref)
@@ -107,11 +77,11 @@ def model_cards(ctx: Context, runs: list[Run]) -> dict[tuple[str, str], ModelCar
     return cards
 
 
-def model_use(run: Run, card: ModelCard | None) -> ModelUse:
+def model_use(name: str, version: str, not_for_diagnosis: bool, card: ModelCard | None) -> ModelUse:
     if card is None:
         return ModelUse(
-            name=run.model_name,
-            version=run.model_version,
+            name=name,
+            version=version,
             diagnostic_use=False,
             intended_use="The model card is not in the registry; treat the results as not "
             "for diagnostic use.",
@@ -120,45 +90,70 @@ def model_use(run: Run, card: ModelCard | None) -> ModelUse:
         name=card.name,
         version=card.version,
         intended_use=card.intended_use,
-        diagnostic_use=card.diagnostic_use and not run.not_for_diagnosis,
+        diagnostic_use=card.diagnostic_use and not not_for_diagnosis,
     )
 
 
-def findings_of(
-    conn: Conn, runs: list[Run], cards: dict[tuple[str, str], ModelCard | None]
-) -> list[Finding]:
-    """The findings of ``runs``, in run then label order, coded from the cards."""
-    found: list[Finding] = []
-    for run in runs:
-        card = cards.get((run.model_name, run.model_version))
-        specs = {label.name: label for label in card.labels} if card else {}
-        rows = conn.execute(
-            "SELECT label, probability, threshold, positive, sop_uid, heatmap_key FROM findings"
-            " WHERE run_id = %s ORDER BY label",
-            (run.id,),
-        ).fetchall()
-        for label, probability, threshold, positive, sop_uid, heatmap_key in rows:
-            spec = specs.get(label)
-            coding = spec.coding if spec else None
-            card_code = (coding.system, coding.code, coding.display) if coding else None
-            found.append(
-                Finding(
-                    label=label,
-                    code=CodeRef.of(finding_code(label, card_code)),
-                    probability=probability,
-                    threshold=threshold
-                    if threshold is not None
-                    else (spec.threshold if spec else 0.5),
-                    positive=positive,
-                    run_id=run.id,
-                    series_uid=run.series_uid,
-                    sop_uid=sop_uid,
-                    model=run.model_name,
-                    model_version=run.model_version,
-                    heatmap_key=heatmap_key,
-                )
+def reported_series(
+    conn: Conn, outcomes: list[SeriesOutcome], cards: dict[CardKey, ModelCard | None]
+) -> list[ReportedSeries]:
+    """Every routed series as the report lists it: findings (coded) for completed runs."""
+    listed = []
+    for outcome in outcomes:
+        has_run = outcome.outcome != "pending"
+        ref = (outcome.model_name or "", outcome.model_version or "")
+        findings = (
+            _findings(conn, outcome, cards.get(ref)) if outcome.outcome == "completed" else ()
+        )
+        listed.append(
+            ReportedSeries(
+                series_uid=outcome.series_uid,
+                modality=outcome.modality,
+                pipeline=outcome.pipeline,
+                outcome=outcome.outcome,
+                run_id=outcome.run_id if has_run else None,
+                model=outcome.model_name if has_run else None,
+                model_version=outcome.model_version if has_run else None,
+                reason=outcome.reason_code if outcome.outcome == "failed" else None,
+                findings=findings,
             )
-    return found
+        )
+    return listed
+
+
+def _findings(conn: Conn, outcome: SeriesOutcome, card: ModelCard | None) -> tuple[Finding, ...]:
+    """The run's findings in label order, each with the code the report uses for its label."""
+    specs = {label.name: label for label in card.labels} if card else {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT label, probability, threshold, positive, sop_uid, heatmap_key, code_system,"
+            " code, code_display FROM findings WHERE run_id = %s ORDER BY label",
+            (outcome.run_id,),
+        ).fetchall()
+    found = []
+    for row in rows:
+        spec = specs.get(row["label"])
+        stored = (
+            Coding(system=row["code_system"], code=row["code"], display=row["code_display"])
+            if row["code_system"]
+            else None
+        )
+        card_code = stored or (spec.coding if spec else None)
+        threshold = row["threshold"]
+        if threshold is None:
+            threshold = spec.threshold if spec else 0.5
+        found.append(
+            Finding(
+                label=row["label"],
+                probability=row["probability"],
+                threshold=threshold,
+                positive=row["positive"],
+                sop_uid=row["sop_uid"],
+                heatmap_key=row["heatmap_key"],
+                code=finding_code(row["label"], card_code).coding(),
+            )
+        )
+    return tuple(found)
 
 
 def source_images(conn: Conn, sop_uids: list[str]) -> list[SourceImage]:

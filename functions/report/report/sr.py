@@ -11,11 +11,14 @@ Content tree (PS3.16 TID 1500)::
     │       the label's code, algorithm = model name and version, source image = the image
     │       the probability came from; measurements Probability and Decision threshold
     │       (UCUM 1); qualitative evaluation label = Present/Absent
-    └── Qualitative Evaluations: Impression (TEXT) and Comment (the intended-use warning)
+    └── Qualitative Evaluations: Impression (TEXT) and Comments: the intended-use warning,
+        each routed series without findings (pending, or why inference failed), and each
+        patient attribute the study's patient record has conflicting values for
 
 Patient and study modules are copied from the source images (``evidence``, read from the
-archive), which the SR lists in its Current Requested Procedure Evidence Sequence. A signed
-version is VERIFIED and FINAL, and lists the earlier versions' SRs as predecessors. UIDs are
+archive), which the SR lists in its Current Requested Procedure Evidence Sequence. A version
+with a pending series is PARTIAL, else COMPLETE; a signed version is VERIFIED and FINAL, and
+lists the earlier versions' SRs as predecessors. UIDs are
 derived from the report id and version, so one version always has the same SOP Instance UID.
 :func:`read_sr` is the inverse, for the round trip.
 """
@@ -31,9 +34,11 @@ import highdicom as hd
 from highdicom.coding_schemes import CodingSchemeIdentificationItem
 from pydicom.dataset import Dataset
 
+from acme.events import Finding
 from report import codes
 from report.codes import Code
-from report.content import Finding, ReportContent
+from report.content import ReportContent, ReportedSeries
+from report.view import conflict_note, series_note
 
 MANUFACTURER = "Acme Imaging"
 SR_SERIES_NUMBER = 9001
@@ -78,9 +83,13 @@ def person_name(name: str) -> str:
     return cleaned if "^" in cleaned else f"{cleaned}^"
 
 
-def _group(content: ReportContent, finding: Finding) -> hd.sr.MeasurementsAndQualitativeEvaluations:
-    code = _concept(finding.code.code())
-    algorithm = hd.sr.AlgorithmIdentification(name=finding.model, version=finding.model_version)
+def _group(
+    content: ReportContent, series: ReportedSeries, finding: Finding
+) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+    code = _concept(codes.code_of(finding))
+    algorithm = hd.sr.AlgorithmIdentification(
+        name=series.model or "unknown", version=series.model_version or "unknown"
+    )
     unit = _concept(codes.NO_UNITS)
     images = next(
         (
@@ -92,7 +101,8 @@ def _group(content: ReportContent, finding: Finding) -> hd.sr.MeasurementsAndQua
     )
     return hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
-            uid=dicom_uid(content.report_id, "finding", finding.label), identifier=finding.label
+            uid=dicom_uid(content.report_id, "finding", series.series_uid, finding.label),
+            identifier=finding.label,
         ),
         finding_type=code,
         algorithm_id=algorithm,
@@ -126,13 +136,17 @@ def _evaluations(content: ReportContent) -> hd.sr.ContainerContentItem:
             name=_concept(codes.IMPRESSION), value=content.impression, relationship_type=contains
         )
     ]
-    for model in content.models:
-        warning = "" if model.diagnostic_use else "NOT FOR DIAGNOSTIC USE. "
+    comments = [
+        ("" if model.diagnostic_use else "NOT FOR DIAGNOSTIC USE. ")
+        + f"{model.ref}: {model.intended_use}"
+        for model in content.models
+    ]
+    comments += [series_note(series) for series in content.series if not series.findings]
+    comments += [conflict_note(attribute) for attribute in content.patient_conflicts]
+    for comment in comments:
         items.append(
             hd.sr.TextContentItem(
-                name=_concept(codes.COMMENT),
-                value=f"{warning}{model.ref}: {model.intended_use}"[: 1024 * 64],
-                relationship_type=contains,
+                name=_concept(codes.COMMENT), value=comment[: 1024 * 64], relationship_type=contains
             )
         )
     container.ContentSequence = hd.sr.ContentSequence(items)
@@ -150,7 +164,7 @@ def build_sr(
     patient and study); ``previous``: the SRs of the earlier versions."""
     if not evidence:
         raise ValueError("build_sr: evidence is empty; the SR copies patient and study from it")
-    if not content.findings:
+    if not content.results:
         raise ValueError("build_sr: a measurement report needs at least one finding")
     report = hd.sr.MeasurementReport(
         observation_context=_observation_context(content),
@@ -159,7 +173,7 @@ def build_sr(
             for pipeline in content.pipelines
         ]
         or [_concept(codes.IMAGING_PROCEDURE)],
-        imaging_measurements=[_group(content, finding) for finding in content.findings],
+        imaging_measurements=[_group(content, series, f) for series, f in content.results],
     )
     report[0].ContentSequence.append(_evaluations(content))
     signature = content.signature
@@ -175,7 +189,7 @@ def build_sr(
         sop_instance_uid=sr_uid(content),
         instance_number=content.version,
         manufacturer=MANUFACTURER,
-        is_complete=True,
+        is_complete=content.complete,
         is_final=content.status != "preliminary",
         is_verified=signature is not None,
         verifying_observer_name=person_name(signature.name) if signature else None,
@@ -227,10 +241,13 @@ class SrSummary:
     sop_uid: str
     study_uid: str
     patient_id: str
+    patient_name: str
     preliminary: bool
+    complete: bool
     verified: bool
     findings: tuple[SrFinding, ...]
     impression: str
+    comments: tuple[str, ...]
     predecessors: tuple[str, ...]
 
 
@@ -255,16 +272,14 @@ def _finding(group: hd.sr.MeasurementsAndQualitativeEvaluations) -> SrFinding:
     )
 
 
-def _impression(report: hd.sr.MeasurementReport) -> str:
+def _texts(report: hd.sr.MeasurementReport, name: Code) -> tuple[str, ...]:
     container = next(
         item
         for item in report[0].ContentSequence
         if item.name == _concept(codes.QUALITATIVE_EVALUATIONS)
     )
-    return next(
-        str(item.value)
-        for item in container.ContentSequence
-        if item.name == _concept(codes.IMPRESSION)
+    return tuple(
+        str(item.value) for item in container.ContentSequence if item.name == _concept(name)
     )
 
 
@@ -284,9 +299,12 @@ def read_sr(data: bytes) -> SrSummary:
         sop_uid=str(sr.SOPInstanceUID),
         study_uid=str(sr.StudyInstanceUID),
         patient_id=str(sr.PatientID),
+        patient_name=str(sr.PatientName),
         preliminary=sr.PreliminaryFlag == "PRELIMINARY",
+        complete=sr.CompletionFlag == "COMPLETE",
         verified=sr.VerificationFlag == "VERIFIED",
         findings=tuple(_finding(group) for group in report.get_image_measurement_groups()),
-        impression=_impression(report),
+        impression=_texts(report, codes.IMPRESSION)[0],
+        comments=_texts(report, codes.COMMENT),
         predecessors=predecessors,
     )

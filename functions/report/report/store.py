@@ -21,8 +21,8 @@ import psycopg
 from psycopg.rows import TupleRow, dict_row
 from psycopg.types.json import Jsonb
 
-from acme.db import StudyState
 from acme.events import ReportArtifacts
+from acme.lifecycle import StudyState
 from report.content import ReportContent, ReportStatus
 
 Conn = psycopg.Connection[TupleRow]

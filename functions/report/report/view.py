@@ -10,14 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from report.content import ReportContent
+from acme.patients import PatientAttribute
+from report import codes
+from report.content import ReportContent, ReportedSeries
 
 STATUS_TITLES = {
     "preliminary": "PRELIMINARY - awaiting radiologist review",
     "final": "FINAL - signed",
     "amended": "AMENDED - signed",
 }
+PARTIAL_TITLE = "PRELIMINARY, INCOMPLETE - a series has no AI result yet"
 WARNING = "NOT FOR DIAGNOSTIC USE"
+_ATTRIBUTE_NAMES: dict[PatientAttribute, str] = {
+    "patient_id": "Patient ID",
+    "name": "name",
+    "birth_date": "birth date",
+    "sex": "sex",
+}
 
 
 @dataclass(frozen=True)
@@ -39,13 +48,24 @@ class FindingRow:
 
 
 @dataclass(frozen=True)
+class SeriesRow:
+    series: str
+    modality: str
+    pipeline: str
+    result: str
+
+
+@dataclass(frozen=True)
 class ReportView:
     title: str
     status: str
     warning: str | None
     intended_use: tuple[str, ...]
     patient: tuple[tuple[str, str], ...]
+    identity_warnings: tuple[str, ...]
     study: tuple[tuple[str, str], ...]
+    series: tuple[SeriesRow, ...]
+    notes: tuple[str, ...]
     findings: tuple[FindingRow, ...]
     impression: str
     signature: str | None
@@ -61,6 +81,32 @@ def _when(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def series_note(series: ReportedSeries) -> str:
+    """One sentence on a routed series without findings: pending, or why it has none."""
+    where = f"{series.modality} series {series.series_uid} ({series.pipeline})"
+    if series.outcome == "failed":
+        return f"No AI result for {where}: inference failed ({series.reason})."
+    if series.outcome == "pending":
+        return f"Pending: {where} has no AI result yet."
+    return f"{where}: the model reported no findings."
+
+
+def conflict_note(attribute: PatientAttribute) -> str:
+    """One sentence on a patient attribute the study's patient record has two values for."""
+    return (
+        f"Patient record conflict: the {_ATTRIBUTE_NAMES[attribute]} differs between images "
+        "filed under this patient. Verify the patient's identity."
+    )
+
+
+def _result(series: ReportedSeries) -> str:
+    if series.outcome == "completed":
+        return f"{len(series.findings)} findings ({series.model_ref})"
+    if series.outcome == "failed":
+        return f"failed: {series.reason}"
+    return "PENDING"
+
+
 def report_view(content: ReportContent) -> ReportView:
     """The rows and words of ``content`` (see the module docstring)."""
     patient, study = content.patient, content.study
@@ -68,18 +114,20 @@ def report_view(content: ReportContent) -> ReportView:
     findings = tuple(
         FindingRow(
             label=f.label,
-            code=f"{f.code.scheme} {f.code.value}",
+            code=f"{code.scheme} {code.value}",
             probability=percent(f.probability),
             threshold=percent(f.threshold),
             result="POSITIVE" if f.positive else "negative",
-            model=f"{f.model} {f.model_version}",
+            model=series.model_ref,
         )
-        for f in content.findings
+        for series, f in content.results
+        for code in (codes.code_of(f),)
     )
     signature = content.signature
+    partial = content.status == "preliminary" and not content.complete
     return ReportView(
         title="AI findings report",
-        status=STATUS_TITLES[content.status],
+        status=PARTIAL_TITLE if partial else STATUS_TITLES[content.status],
         warning=WARNING if content.not_for_diagnosis else None,
         intended_use=tuple(f"{m.ref}: {m.intended_use}" for m in content.models),
         patient=(
@@ -88,12 +136,17 @@ def report_view(content: ReportContent) -> ReportView:
             ("Birth date", patient.birth_date.isoformat() if patient.birth_date else "-"),
             ("Sex", patient.sex or "-"),
         ),
+        identity_warnings=tuple(conflict_note(a) for a in content.patient_conflicts),
         study=(
             ("Accession", study.accession_number or "-"),
             ("Study date", study.study_date.isoformat() if study.study_date else "-"),
             ("Description", study.description or "-"),
             ("Study UID", study.study_uid),
         ),
+        series=tuple(
+            SeriesRow(s.series_uid, s.modality, s.pipeline, _result(s)) for s in content.series
+        ),
+        notes=tuple(series_note(s) for s in content.series if not s.findings),
         findings=findings,
         impression=content.impression,
         signature=(

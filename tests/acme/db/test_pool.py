@@ -84,9 +84,7 @@ def test_public_names() -> None:
     assert sorted(acme.db.__all__) == [
         "Migration",
         "Pool",
-        "StudyState",
         "apply_migrations",
         "load_migrations",
         "make_pool",
-        "transition_study",
     ]

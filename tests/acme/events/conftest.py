@@ -11,6 +11,7 @@ import pytest
 
 from acme.events import (
     AccessRecorded,
+    Coding,
     EventData,
     EventType,
     Finding,
@@ -25,6 +26,7 @@ from acme.events import (
     ReportSigned,
     S3Object,
     SeriesCompleted,
+    SeriesReopened,
     Tick,
     Timings,
     canonical_archive_key,
@@ -79,16 +81,38 @@ def _samples() -> dict[str, EventData]:
             instance_count=2,
             completed_at=WHEN,
         ),
+        EventType.SERIES_REOPENED: SeriesReopened(
+            study_uid=STUDY,
+            series_uid=SERIES,
+            sop_uid=SOP,
+            modality="CR",
+            body_part="CHEST",
+            pipeline="cxr",
+            completion=1,
+            reopened_at=WHEN,
+        ),
         EventType.INFERENCE_COMPLETED: InferenceCompleted(
             study_uid=STUDY,
             series_uid=SERIES,
             run_id=RUN,
             pipeline="cxr",
+            modality="CR",
+            body_part="CHEST",
             model=model,
             device="cpu",
             execution_provider="CPUExecutionProvider",
             findings=(
-                Finding(label="Cardiomegaly", probability=0.81, threshold=0.5, positive=True),
+                Finding(
+                    label="Cardiomegaly",
+                    probability=0.81,
+                    threshold=0.5,
+                    positive=True,
+                    sop_uid=SOP,
+                    heatmap_key=f"heatmaps/{RUN}/Cardiomegaly.png",
+                    code=Coding(
+                        system="http://snomed.info/sct", code="287272002", display="Cardiomegaly"
+                    ),
+                ),
                 Finding(label="Effusion", probability=0.12, threshold=0.5, positive=False),
             ),
             results_bucket="results",

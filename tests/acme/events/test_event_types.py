@@ -4,11 +4,12 @@ import acme.events
 from acme.events import EventType, is_object_created, s3_event_type
 
 
-def test_the_nine_platform_types() -> None:
+def test_the_ten_platform_types() -> None:
     assert [str(t) for t in EventType] == [
         "org.acme.imaging.instance.stored",
         "org.acme.imaging.instance.rejected",
         "org.acme.imaging.series.completed",
+        "org.acme.imaging.series.reopened",
         "org.acme.imaging.inference.completed",
         "org.acme.imaging.inference.failed",
         "org.acme.imaging.report.drafted",
@@ -36,6 +37,7 @@ def test_public_names_are_pinned() -> None:
         "EVENT_MODELS",
         "S3_TYPE_PREFIX",
         "AccessRecorded",
+        "Coding",
         "EventData",
         "EventType",
         "fact_id",
@@ -51,6 +53,7 @@ def test_public_names_are_pinned() -> None:
         "ReportSigned",
         "S3Object",
         "SeriesCompleted",
+        "SeriesReopened",
         "StudySubject",
         "Tick",
         "Timings",

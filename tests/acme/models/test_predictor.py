@@ -19,9 +19,10 @@ from acme.models import (
     Predictor,
     RegisteredModel,
     available_providers,
+    best_images,
     choose_providers,
     runs_on,
-    series_scores,
+    series_findings,
 )
 from acme.models._card import OutputSpec
 
@@ -104,9 +105,11 @@ def test_a_series_is_scored_by_its_most_suspicious_image(
     card, _ = shipped
     threshold = card.labels[0].threshold
     scores = np.array([[0.1, 0.9], [min(1.0, threshold + 0.01), 0.2]], dtype=np.float32)
-    opacity, effusion = series_scores(card, scores)
-    assert (opacity.image, opacity.positive) == (1, True)
-    assert (effusion.image, effusion.probability) == (0, pytest.approx(0.9))
+    opacity, effusion = series_findings(card, scores, ["1.2.3.1", "1.2.3.2"])
+    assert (opacity.sop_uid, opacity.positive) == ("1.2.3.2", True)
+    assert (effusion.sop_uid, effusion.probability) == ("1.2.3.1", pytest.approx(0.9))
+    assert best_images(card, scores) == [1, 0]
+    assert opacity.code == card.labels[0].coding
 
 
 def test_the_cache_loads_a_model_once(shipped: tuple[ModelCard, bytes]) -> None:

@@ -16,6 +16,7 @@ EXPECTED = {
     EventType.INSTANCE_STORED: ("110104", "C", "0"),
     EventType.INSTANCE_REJECTED: ("110104", "C", "4"),
     EventType.SERIES_COMPLETED: ("110100", "E", "0"),
+    EventType.SERIES_REOPENED: ("110100", "E", "0"),
     EventType.INFERENCE_COMPLETED: ("110100", "E", "0"),
     EventType.INFERENCE_FAILED: ("110100", "E", "8"),
     EventType.REPORT_DRAFTED: ("110110", "C", "0"),

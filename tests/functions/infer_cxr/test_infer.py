@@ -9,14 +9,17 @@ from typing import Any
 
 import pytest
 from dbrows import rows, study_state
+from dicom_ingest.completion import complete_series
 from dicom_ingest.ingest import ingest_object
+from dicom_ingest.routing import RoutingConfig
 from infer_cxr.infer import infer_series
+from infer_cxr.runs import SeriesNotReady
 from jetstream import published
 from pydicom import dcmread
 from pydicom.encaps import encapsulate
+from pydicom.uid import generate_uid
 from werkzeug.exceptions import BadRequest
 
-from acme.db import StudyState, transition_study
 from acme.errors import StorageError
 from acme.events import EventType, SeriesCompleted, new_event
 from acme.function import Context, Event
@@ -46,20 +49,23 @@ def _ingest(ctx: Context, samples: tuple[Path, SampleManifest], path: str) -> st
     return entry.series_uid
 
 
+ROUTING = RoutingConfig.model_validate(
+    {
+        "stable_age_seconds": {"default": 0.001},
+        "rules": [
+            {
+                "name": "radiograph",
+                "pipeline": "cxr",
+                "when": [{"tag": "Modality", "op": "present"}],
+            }
+        ],
+    }
+)
+
+
 def _complete(ctx: Context, series_uid: str) -> tuple[SeriesCompleted, Event]:
-    """What dicom-ingest's sweep does: the series complete, routed to cxr, the study too."""
-    with ctx.db.connection() as conn, conn.transaction():
-        row = conn.execute(
-            "UPDATE series SET completed_at = now(), pipeline = 'cxr' WHERE series_uid = %s"
-            " RETURNING study_uid, modality, body_part, instance_count, completed_at",
-            (series_uid,),
-        ).fetchone()
-        assert row is not None
-        transition_study(conn, row[0], [StudyState.RECEIVING], StudyState.COMPLETE)
-    data = SeriesCompleted(
-        study_uid=row[0], series_uid=series_uid, modality=row[1], body_part=row[2],
-        pipeline="cxr", rule="test", instance_count=row[3], completed_at=row[4],
-    )  # fmt: skip
+    """dicom-ingest's tick: the series completes, routed to cxr, and the study with it."""
+    [data] = [done for done in complete_series(ctx, ROUTING, None) if done.series_uid == series_uid]
     cloudevent = new_event(EventType.SERIES_COMPLETED, data, source="/test/dicom-ingest")
     return data, Event.from_cloudevent(cloudevent)
 
@@ -225,3 +231,40 @@ def test_transient_failures_are_retried_then_reported_once_attempts_are_spent(
     assert failed.data["reason_code"] == "runtime-error" and failed.data["attempts"] == 2
     assert "ObjectNotFoundError" in failed.data["detail"]
     assert study_state(ctx, series.study_uid)[0] == "failed"
+
+
+def test_a_late_instance_reopens_its_series_which_is_scored_again_in_a_new_run(
+    ctx: Context, cxr_samples: tuple[Path, SampleManifest]
+) -> None:
+    path = "good/cxr/normal-dx.dcm"
+    series_uid = _ingest(ctx, cxr_samples, path)
+    first, event = _complete(ctx, series_uid)
+    assert infer_series(ctx, ModelCache(), first, event).status == "completed"
+    assert study_state(ctx, first.study_uid) == ("inferred", None)
+
+    late = dcmread(cxr_samples[0] / path)  # a second image of the series, after it completed
+    late.SOPInstanceUID = late.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    late.InstanceNumber = 2
+    out = BytesIO()
+    late.save_as(out)
+    ctx.store.put(ctx.settings.buckets.inbox, "modality/late.dcm", out.getvalue())
+    assert ingest_object(ctx, ctx.settings.buckets.inbox, "modality/late.dcm", None) == "stored"
+    assert study_state(ctx, first.study_uid) == ("receiving", None)
+    assert infer_series(ctx, ModelCache(), first, event).status == "superseded"  # redelivered
+
+    second, again = _complete(ctx, series_uid)
+    assert (second.completion, second.instance_count) == (2, 2)
+    [reopened] = published(ctx.settings, EventType.SERIES_REOPENED)
+    assert (reopened.data["completion"], reopened.data["sop_uid"]) == (1, late.SOPInstanceUID)
+    assert reopened.data["pipeline"] == "cxr"
+    ahead = second.model_copy(update={"completion": 3})
+    with pytest.raises(SeriesNotReady, match=r"completion 3 .* not committed yet"):
+        infer_series(ctx, ModelCache(), ahead, again)
+
+    assert infer_series(ctx, ModelCache(), second, again).status == "completed"
+    assert rows(
+        ctx,
+        "SELECT series_completion, status, images_used FROM inference_runs ORDER BY started_at",
+    ) == [(1, "completed", 1), (2, "completed", 2)]
+    assert study_state(ctx, first.study_uid) == ("inferred", None)
+    assert len(published(ctx.settings, EventType.INFERENCE_COMPLETED)) == 2

@@ -3,6 +3,7 @@ real contexts (dicom-ingest, infer-cxr, report) on the test servers."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,21 +21,14 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from report import codes
-from report.content import (
-    CodeRef,
-    Finding,
-    ModelUse,
-    Patient,
-    ReportContent,
-    SourceImage,
-    Study,
-)
+from report.content import ModelUse, ReportContent, ReportedSeries, SourceImage, Study
 from report.view import ReportImages
 
-from acme.events import EventType, Tick, new_event
+from acme.events import EventType, Finding, Tick, new_event
 from acme.function import Context
 from acme.imaging import display_frames, encode_png, heatmap_overlay, resample
 from acme.models import register_bundled
+from acme.patients import Patient
 from acme.samples import MIN_CT_SLICES, SampleManifest, write_samples
 from acme.settings import Settings
 from acme.storage import ensure_buckets, make_s3_client
@@ -53,7 +47,7 @@ def film() -> Dataset:
 
 @pytest.fixture(scope="session")
 def film_header(film: Dataset) -> Dataset:
-    header = film.copy()
+    header = copy.deepcopy(film)  # a shallow copy would lose the film's pixels too
     del header.PixelData
     return header
 
@@ -69,12 +63,16 @@ def make_content(film: Dataset) -> MakeContent:
 
     def finding(label: str, probability: float) -> Finding:
         return Finding(
-            label=label, code=CodeRef.of(codes.finding_code(label)), probability=probability,
-            threshold=0.5, positive=probability >= 0.5, run_id=run_id,
-            series_uid=image.series_uid, sop_uid=image.sop_uid, model="cxr-synthetic",
-            model_version="1.0.0", heatmap_key="heat/lung-opacity.png" if probability >= 0.5
-            else None,
+            label=label, code=codes.finding_code(label).coding(), probability=probability,
+            threshold=0.5, positive=probability >= 0.5, sop_uid=image.sop_uid,
+            heatmap_key="heat/lung-opacity.png" if probability >= 0.5 else None,
         )  # fmt: skip
+
+    scored = ReportedSeries(
+        series_uid=image.series_uid, modality=image.modality, pipeline="cxr",
+        outcome="completed", run_id=run_id, model="cxr-synthetic", model_version="1.0.0",
+        findings=(finding("Lung Opacity", 0.91), finding("Pleural Effusion", 0.08)),
+    )  # fmt: skip
 
     def make(**overrides: object) -> ReportContent:
         values: dict[str, object] = {
@@ -96,7 +94,7 @@ def make_content(film: Dataset) -> MakeContent:
                          intended_use="Demonstration only. NOT FOR DIAGNOSTIC USE."),
             ),
             "run_ids": (run_id,),
-            "findings": (finding("Lung Opacity", 0.91), finding("Pleural Effusion", 0.08)),
+            "series": (scored,),
             "source_images": (image,),
             "key_image_key": "reports/key.png",
             "impression": "AI suggests: Lung Opacity (91.0 %)",

@@ -10,7 +10,7 @@ from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.imagingstudy import ImagingStudy
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
-from report.content import ReportContent, Signature
+from report.content import ReportContent, ReportedSeries, Signature
 from report.fhir import build_bundle, bundle_json, parse_bundle
 
 MakeContent = Callable[..., ReportContent]
@@ -77,3 +77,24 @@ def test_a_signed_version_is_final_and_names_its_interpreter(make_content: MakeC
     assert report.resultsInterpreter[0].display == "Who^Doctor"
     observations = [e.resource for e in bundle.entry if isinstance(e.resource, Observation)]
     assert {o.status for o in observations} == {"final"}
+
+
+def test_a_pending_series_makes_the_report_partial_and_conflicts_tag_the_patient(
+    make_content: MakeContent,
+) -> None:
+    base = make_content()
+    ct = ReportedSeries(series_uid="1.2.3.9", modality="CT", pipeline="ct", outcome="pending")
+    content = make_content(series=(*base.series, ct), patient_conflicts=("birth_date",))
+    bundle = parse_bundle(bundle_json(build_bundle(content)))
+    resources = [entry.resource for entry in bundle.entry]
+    [report] = [r for r in resources if isinstance(r, DiagnosticReport)]
+    [study] = [r for r in resources if isinstance(r, ImagingStudy)]
+    [patient] = [r for r in resources if isinstance(r, Patient)]
+    assert report.status == "partial"
+    assert [(s.uid, s.modality.code, s.description) for s in study.series][1:] == [
+        ("1.2.3.9", "CT", "AI (ct): result pending")
+    ]
+    assert [(t.system, t.code) for t in patient.meta.tag] == [
+        ("urn:acme-imaging:patient-record-conflict", "birth_date")
+    ]
+    assert build_bundle(base).entry[1].resource.meta is None

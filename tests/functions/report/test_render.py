@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
-from report.content import ReportContent
+from report.content import ReportContent, ReportedSeries
 from report.html import render_html
 from report.pdf import latin1, render_pdf
 from report.view import ReportImages, report_view
@@ -111,3 +111,27 @@ def test_a_pdf_without_images_still_renders(make_content: MakeContent) -> None:
     document = pdfium.PdfDocument(BytesIO(pdf))
     assert len(document) == 1
     document.close()
+
+
+def test_a_pending_series_and_an_identity_conflict_are_shown_in_html_and_pdf(
+    make_content: MakeContent, images: ReportImages
+) -> None:
+    base = make_content()
+    ct = ReportedSeries(series_uid="1.2.3.9", modality="CT", pipeline="ct", outcome="pending")
+    content = make_content(series=(*base.series, ct), patient_conflicts=("name", "sex"))
+    expected = (
+        "PRELIMINARY, INCOMPLETE - a series has no AI result yet",
+        "Pending: CT series 1.2.3.9 (ct) has no AI result yet.",
+        "Patient record conflict: the name differs between images filed under this patient.",
+        "Patient record conflict: the sex differs",
+    )
+    html = render_html(content, images)
+    for text in expected:
+        assert text in html, text
+    assert '<td class="pending">PENDING</td>' in html
+    assert "PENDING" not in render_html(base, images)
+    document = pdfium.PdfDocument(render_pdf(content, images))
+    text = " ".join(page.get_textpage().get_text_range() for page in document)
+    document.close()
+    for line in expected:
+        assert " ".join(line.split()) in " ".join(text.split()), line

@@ -17,24 +17,24 @@ import pytest
 from cloudevents.http import CloudEvent
 from dbrows import rows, study_state
 from jetstream import published
-from report.draft import draft_report, record_failure
+from report.draft import draft_report
 from report.errors import NotReady, VersionConflict
 from report.fhir import parse_bundle
 from report.review import (
     AmendRequest,
     Signer,
     SignRequest,
-    amend_report,
     get_report,
     get_version,
     read_form,
-    sign_report,
+    sign,
 )
 from report.sr import read_sr
 from werkzeug.exceptions import BadRequest
 
-from acme.events import EventType, InferenceCompleted, InferenceFailed, Tick, Timings, new_event
-from acme.function import Context, Event
+from acme.events import EventType, InferenceCompleted, Tick, Timings, new_event
+from acme.function import Context
+from acme.lifecycle import Step, advance
 
 Main = Callable[[str], ModuleType]
 RADIOLOGIST = Signer(user="dr.who", role="radiologist", name="Who^Doctor")
@@ -60,7 +60,7 @@ def test_a_scored_study_is_reported_once_in_every_form(
     content = version.content
     assert version.run_ids == (uuid.UUID(inferred.data["run_id"]),)
     assert version.content_sha256 == content.sha256()
-    assert {f.label: f.positive for f in content.findings} == {
+    assert {f.label: f.positive for _, f in content.results} == {
         "Lung Opacity": True, "Pleural Effusion": False,
     }  # fmt: skip
     assert content.not_for_diagnosis and "NOT FOR DIAGNOSTIC USE" in content.impression
@@ -85,7 +85,7 @@ def test_a_scored_study_is_reported_once_in_every_form(
     assert _dciodvfy_errors(sr_path) == []
     summary = read_sr(sr_path.read_bytes())
     assert summary.study_uid == study_uid and summary.preliminary
-    [sop_uid] = {f.sop_uid for f in content.findings}
+    [sop_uid] = {f.sop_uid for _, f in content.results}
     assert {f.source_sop_uid for f in summary.findings} == {sop_uid}
     html = read_form(ctx, version, "html")[0].decode()
     assert "NOT FOR DIAGNOSTIC USE" in html and html.count("data:image/png;base64,") == 2
@@ -93,8 +93,8 @@ def test_a_scored_study_is_reported_once_in_every_form(
 
     # Redelivered: the same run finds its version; nothing new is written or announced.
     main("report").handler.handle(ctx, inferred)
-    outcome = draft_report(ctx, InferenceCompleted.model_validate(inferred.data),
-                           Event.from_cloudevent(inferred))  # fmt: skip
+    data = InferenceCompleted.model_validate(inferred.data)
+    outcome = draft_report(ctx, data.study_uid, data.run_id, None)
     assert (outcome.status, outcome.version) == ("unchanged", 1)
     assert len(rows(ctx, "SELECT 1 FROM report_versions")) == 1
     assert len(published(ctx.settings, EventType.REPORT_DRAFTED)) == 1
@@ -104,8 +104,7 @@ def test_signing_and_amending_add_versions_and_stale_versions_conflict(drafted: 
     ctx, inferred, report_id = drafted.ctx, drafted.inferred, drafted.report_id
     study_uid = inferred.data["study_uid"]
 
-    signed = sign_report(ctx, report_id, SignRequest(version=1, impression="Opacity RUL."),
-                         RADIOLOGIST)  # fmt: skip
+    signed = sign(ctx, report_id, SignRequest(version=1, impression="Opacity RUL."), RADIOLOGIST)
     assert (signed.version, signed.status, signed.author) == (2, "final", "dr.who")
     assert signed.content.impression == "Opacity RUL." and signed.content.signature
     assert study_state(ctx, study_uid) == ("signed", None)
@@ -118,14 +117,14 @@ def test_signing_and_amending_add_versions_and_stale_versions_conflict(drafted: 
     with pytest.raises(
         VersionConflict, match="at version 2; the request was made against version 1"
     ):
-        sign_report(ctx, report_id, SignRequest(version=1), RADIOLOGIST)  # the same click again
+        sign(ctx, report_id, SignRequest(version=1), RADIOLOGIST)  # the same click again
     with pytest.raises(VersionConflict, match="already final; amend it"):
-        sign_report(ctx, report_id, SignRequest(), RADIOLOGIST, version=2)
+        sign(ctx, report_id, SignRequest(), RADIOLOGIST, version=2)
     fix = AmendRequest(impression="No opacity; artefact.", reason="Misread")
     with pytest.raises(VersionConflict, match="at version 2"):
-        amend_report(ctx, report_id, fix, RADIOLOGIST, version=1)
+        sign(ctx, report_id, fix, RADIOLOGIST, version=1)
 
-    amended = amend_report(ctx, report_id, fix, RADIOLOGIST, version=2)
+    amended = sign(ctx, report_id, fix, RADIOLOGIST, version=2)
     assert (amended.version, amended.status, amended.reason) == (3, "amended", "Misread")
     assert published(ctx.settings, EventType.REPORT_SIGNED)[-1].data["status"] == "amended"
     assert read_sr(read_form(ctx, amended, "sr")[0]).predecessors == (
@@ -151,12 +150,13 @@ def test_a_failed_inference_shows_on_the_study_and_drafts_nothing(
     assert failed["type"] == EventType.INFERENCE_FAILED
     study_uid = failed.data["study_uid"]
     failure = ("failed", "inference failed: model-unavailable")
-    assert study_state(ctx, study_uid) == failure  # infer-cxr settled it already: nothing to do
-    assert record_failure(ctx, InferenceFailed.model_validate(failed.data)) is False
+    assert study_state(ctx, study_uid) == failure  # infer-cxr settled it already
+    run_id = uuid.UUID(failed.data["run_id"])
+    assert draft_report(ctx, study_uid, run_id, None).status == "waiting"  # nothing to report
 
-    # A pipeline whose function leaves the state alone: the report function records it.
+    # A pipeline whose function leaves the state alone: the report function settles it.
     with ctx.db.connection() as conn:
-        conn.execute("UPDATE studies SET state = 'inferring' WHERE study_uid = %s", (study_uid,))
+        assert advance(conn, study_uid, Step.INFERENCE_STARTED)
     main("report").handler.handle(ctx, failed)
     assert study_state(ctx, study_uid) == failure
     assert rows(ctx, "SELECT 1 FROM reports") == []

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from report.content import ReportContent, Signature
+from report import codes
+from report.content import ReportContent, ReportedSeries, Signature
 from report.sr import SrFinding, build_sr, read_sr, sr_bytes, sr_uid
 
 MakeContent = Callable[..., ReportContent]
@@ -44,10 +45,29 @@ def test_the_sr_reads_back_as_it_was_built(make_content: MakeContent, film_heade
     assert (summary.preliminary, summary.verified) == (True, False)
     assert summary.impression == content.impression
     assert summary.findings == tuple(
-        SrFinding(label=f.label, code=f.code.code(), probability=f.probability,
+        SrFinding(label=f.label, code=codes.code_of(f), probability=f.probability,
                   threshold=f.threshold, present=f.positive, source_sop_uid=f.sop_uid)
-        for f in content.findings
+        for _, f in content.results
     )  # fmt: skip
+    assert summary.complete and len(summary.comments) == 1  # the intended use
+
+
+def test_a_pending_series_makes_the_sr_partial_and_is_named_with_any_identity_conflict(
+    make_content: MakeContent, film_header: Dataset, tmp_path: Path
+) -> None:
+    base = make_content()
+    ct = ReportedSeries(series_uid="1.2.3.9", modality="CT", pipeline="ct", outcome="pending")
+    content = make_content(series=(*base.series, ct), patient_conflicts=("birth_date",))
+    path = tmp_path / "report.sr.dcm"
+    path.write_bytes(sr_bytes(build_sr(content, [film_header])))
+    assert _dciodvfy(path) == []
+    summary = read_sr(path.read_bytes())
+    assert not summary.complete and dcmread(path).CompletionFlag == "PARTIAL"
+    assert summary.comments[1:] == (
+        "Pending: CT series 1.2.3.9 (ct) has no AI result yet.",
+        "Patient record conflict: the birth date differs between images filed under this "
+        "patient. Verify the patient's identity.",
+    )
 
 
 def test_the_sr_copies_patient_and_study_and_references_the_source_image(
