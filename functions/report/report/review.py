@@ -130,7 +130,8 @@ def _signed_version(
 ) -> store.VersionRow:
     bucket = ctx.settings.buckets.results
     step = Step.REPORT_AMENDED if status == "amended" else Step.REPORT_SIGNED
-    with ctx.db.connection() as conn, conn.transaction():
+    with ctx.transaction() as tx:
+        conn = tx.conn
         found = store.find_report(conn, report_id)
         if found is None:
             raise ReportNotFound(f"no report {report_id}")
@@ -175,7 +176,7 @@ def _signed_version(
             raise VersionConflict(f"report {report_id} moved on", current_version=expected + 1)
         store.insert_version(conn, content, stored, author=signer.user, author_role=signer.role)
         require(conn, report.study_uid, step)  # the study may have moved while rendering
-        ctx.emit(EventType.REPORT_SIGNED, signed_data(content), event_id=signed_id(content))
+        tx.emit(EventType.REPORT_SIGNED, signed_data(content), event_id=signed_id(content))
         row = store.find_version(conn, report_id, content.version, bucket)
         assert row is not None
     ctx.log.info(
