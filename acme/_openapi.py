@@ -31,6 +31,7 @@ _DESCRIPTIONS = {
     406: "no acceptable representation",
     409: "the resource changed or cannot move: the detail says why",
     422: "a parameter or the body is not valid: the detail names it",
+    428: "the change must name the version it was made against (If-Match or the body)",
     429: "too many unauthenticated attempts from this address (Retry-After)",
     503: "a server the function needs is unavailable (Retry-After)",
 }
@@ -112,7 +113,8 @@ def _converter_schema(converter: str | None, args: str | None) -> dict[str, Any]
             "minimum": bounds.get("min", 0),
             "maximum": bounds.get("max", _INT32_MAX),
         }
-    return {"type": "string", "pattern": "^[^/]+$"}
+    # what the gateway forwards as one segment: no slash, no control character, not . or ..
+    return {"type": "string", "pattern": r"^[^./\\\x00-\x1f\x7f-\x9f][^/\\\x00-\x1f\x7f-\x9f]*$"}
 
 
 def _query_parameters(route: Route, schemas: dict[str, Any]) -> list[dict[str, Any]]:

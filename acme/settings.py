@@ -335,14 +335,6 @@ class Settings(BaseSettings):
             " beyond it they get 429 and are not recorded."
         ),
     )
-    inference_attempts: int = Field(
-        4,
-        ge=1,
-        description=(
-            "Deliveries of one series before inference gives up with inference.failed"
-            " (match the trigger's retry + 1 in stack.yml)."
-        ),
-    )
     db_pool_min: int = Field(1, ge=0, description="Minimum PostgreSQL pool size.")
     db_pool_max: int = Field(10, ge=1, description="Maximum PostgreSQL pool size.")
     startup_timeout: float = Field(

@@ -83,7 +83,7 @@ class MinioNatsSource:
             while not stop.is_set():
                 try:
                     messages = await subscription.fetch(10, timeout=self._fetch_timeout)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py's own or asyncio's, as the wait expired
                     continue
                 except nats.errors.Error as exc:
                     _logger.warning("fetch failed", error=type(exc).__name__)

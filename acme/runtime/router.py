@@ -261,7 +261,7 @@ class Router:
                 await slots.acquire()
                 try:
                     messages = await subscription.fetch(1, timeout=FETCH_TIMEOUT)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py's own or asyncio's, as the wait expired
                     slots.release()
                     continue
                 except nats.errors.Error as exc:

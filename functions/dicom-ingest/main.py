@@ -18,6 +18,7 @@ from dicom_ingest.sweep import sweep_inbox
 from acme.events import S3Object, Tick
 from acme.function import Context, Event, Rejected, cloudevent_function
 from acme.http import http_function
+from acme.outbox import relay
 
 DEFAULT_ROUTING = Path(__file__).with_name("routing.yml")
 
@@ -28,6 +29,7 @@ def handler(ctx: Context, event: Event) -> None:
         case S3Object(event_name=name, bucket=bucket, key=key) if name.startswith("ObjectCreated"):
             ingest_object(ctx, bucket, key, event.traceparent)
         case Tick():
+            relay(ctx.db, ctx.bus)  # what was committed but not yet announced, platform-wide
             sweep_inbox(ctx, event.traceparent)
             routing = load_routing(ctx.settings.routing_file or DEFAULT_ROUTING)
             complete_series(ctx, routing, event.traceparent)

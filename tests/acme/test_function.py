@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from acme.function import Delivery
-from acme.settings import load_settings
+from datetime import UTC, datetime
+
+import flask
+
+from acme.auth import DeliverySigner, ensure_delivery_key
+from acme.events import EventType, Tick, new_event, to_binary_http
+from acme.function import Context, Delivery, _ProcessContext, receive
+from acme.settings import Settings, load_settings
 
 
 def test_the_router_names_the_attempt_and_the_budget() -> None:
@@ -30,3 +36,24 @@ def test_nonsense_headers_count_as_absent() -> None:
         {"Acme-Delivery-Attempt": "-1", "Acme-Delivery-Attempts": "many"}, load_settings()
     )
     assert (odd.attempt, odd.attempts) == (None, None)
+
+
+def test_a_delivery_reaches_the_handler_with_its_attempt(settings: Settings) -> None:
+    ensure_delivery_key(settings)
+    router = DeliverySigner.from_settings(settings, subject="acme-runtime")
+    seen: list[Delivery] = []
+    process = _ProcessContext("probe")
+    process._settings = settings  # what load_settings() would read in the function's process
+    ctx = Context.open("probe", settings)
+    process._context = ctx
+    try:
+        event = new_event(EventType.TICK, Tick(at=datetime.now(UTC), sequence=1), source="/t")
+        headers, body = to_binary_http(event)
+        headers |= {"Authorization": f"Bearer {router.token('acme/functions/probe')}",
+                    "Acme-Delivery-Attempt": "2", "Acme-Delivery-Attempts": "6"}  # fmt: skip
+        with flask.Flask("t").test_request_context("/", method="POST", headers=headers, data=body):
+            answer = receive(lambda _ctx, ev: seen.append(ev.delivery), process, flask.request)
+        assert answer.status_code == 204
+        assert seen == [Delivery(attempt=2, attempts=6)]
+    finally:
+        ctx.close()

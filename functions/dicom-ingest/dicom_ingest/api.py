@@ -1,10 +1,11 @@
 """The ingest HTTP API: what became of an upload, and the ingest metrics.
 
-    GET /objects/<key>   the ledger entries of one dicom-inbox key (ingest:read, PHI)
+    GET /objects?key=K   the ledger entries of one dicom-inbox key (ingest:read, PHI)
     GET /metrics         Prometheus text: settled objects by outcome and reason (admin)
 
 Object keys are chosen by senders and may name patients, so reading the ledger is a PHI read
-(recorded as ``access.recorded``). The metrics are counts from PostgreSQL, the same whichever
+(recorded as ``access.recorded``). The key is a query parameter, not a path segment: keys hold
+slashes, which a path parameter may not. The metrics are counts from PostgreSQL, the same whichever
 replica answers: ``acme_ingest_settled_objects{outcome,reason}`` (a rise of
 ``outcome="quarantined",reason="ingest-error"`` is a poison object) and
 ``acme_ingest_failing_objects`` (objects whose last try failed and that wait for another).
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, ConfigDict
 
 from acme.auth import Permission
+from acme.events.values import ObjectKey
 from acme.function import Context
 from acme.http import ApiError, ApiRequest, Body, HttpApi
 from acme.ledger import ObjectStatus, object_status
@@ -30,13 +33,27 @@ GROUP BY 1, 2
 _FAILING = "SELECT count(*) FROM ingest_attempts WHERE failures > 0"
 
 
+class ObjectQuery(BaseModel):
+    """``GET /objects`` query: the dicom-inbox key, as sent (not URL-encoded twice)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: ObjectKey
+
+
 @routes.get(
-    "/objects/<path:key>", permission=Permission.INGEST_READ, phi=True, response=ObjectStatus
+    "/objects",
+    permission=Permission.INGEST_READ,
+    phi=True,
+    query=ObjectQuery,
+    response=ObjectStatus,
+    errors=(404,),
 )
 def read_object(ctx: Context, request: ApiRequest) -> ObjectStatus:
     """What became of each upload under one dicom-inbox key, newest first."""
-    key = request.path_params["key"]
-    status = object_status(ctx.db, ctx.store, ctx.settings.buckets.inbox, key)
+    query = request.params
+    assert isinstance(query, ObjectQuery)
+    status = object_status(ctx.db, ctx.store, ctx.settings.buckets.inbox, query.key)
     if not status.entries and not status.waiting:
         raise ApiError(404, "not-found", "no upload under this key is known")
     return status

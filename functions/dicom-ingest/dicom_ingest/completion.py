@@ -2,9 +2,9 @@
 completion.
 
 Run on every ``tick``. Each candidate is completed by one conditional ``UPDATE ... WHERE
-completed_at IS NULL RETURNING`` inside a transaction that also emits ``series.completed``:
-when replicas race, the row lock lets exactly one win, and a crash before the commit only
-emits the same event again (same id) on the next tick.
+completed_at IS NULL RETURNING`` in a transaction that stages ``series.completed`` in the
+outbox (:mod:`acme.outbox`): when replicas race, the row lock lets exactly one win; the event
+is published once the completion is committed, and by the outbox relay if that fails.
 
 An instance that arrives after its series completed reopens it (:mod:`dicom_ingest.index`
 records the reopening); the tick first announces each reopening (``series.reopened``), then
@@ -73,8 +73,8 @@ def complete_series(
 
 def announce_reopenings(ctx: Context, traceparent: str | None, limit: int = 500) -> int:
     """Emit ``series.reopened`` for each reopening not yet announced; how many."""
-    with ctx.db.connection() as conn, conn.transaction():
-        with conn.cursor(row_factory=dict_row) as cur:
+    with ctx.transaction() as tx:
+        with tx.conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(_ANNOUNCE, (limit,)).fetchall()
         for row in rows:
             data = SeriesReopened(
@@ -87,7 +87,7 @@ def announce_reopenings(ctx: Context, traceparent: str | None, limit: int = 500)
                 completion=row["completion"],
                 reopened_at=row["reopened_at"].astimezone(UTC),
             )
-            ctx.emit(
+            tx.emit(
                 EventType.SERIES_REOPENED,
                 data,
                 traceparent=traceparent,
@@ -105,7 +105,8 @@ def announce_reopenings(ctx: Context, traceparent: str | None, limit: int = 500)
 def _complete_one(
     ctx: Context, routing: RoutingConfig, series_uid: str, age: float, traceparent: str | None
 ) -> SeriesCompleted | None:
-    with ctx.db.connection() as conn, conn.transaction():
+    with ctx.transaction() as tx:
+        conn = tx.conn
         tags = conn.execute(
             "SELECT routing_tags FROM series WHERE series_uid = %s", (series_uid,)
         ).fetchone()
@@ -136,7 +137,7 @@ def _complete_one(
             if row["completed_at"]
             else datetime.now(UTC),
         )
-        ctx.emit(
+        tx.emit(
             EventType.SERIES_COMPLETED,
             data,
             traceparent=traceparent,

@@ -9,14 +9,18 @@
 5. In one transaction: the run and its findings, the study's state, the event.
 
 Permanent failures (no usable image, nothing decodes, no model) end the run ``failed`` with
-an ``inference.failed`` reason code; anything else raises, and the router retries, until the
-run's ``ACME_INFERENCE_ATTEMPTS``-th delivery, which ends it ``failed`` (``runtime-error``).
+an ``inference.failed`` reason code; anything else raises, and the router retries. On the
+last delivery the trigger allows (``event.delivery``: the stack.yml trigger's retries + 1),
+whatever fails, before or after the run was claimed, another worker holding the series
+included, ends the run ``failed`` (``runtime-error``) with ``inference.failed``, so the study
+never waits on a run nobody will finish.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -27,7 +31,9 @@ from infer_cxr.heatmaps import heatmap_key, occlusion_maps, overlay_png
 from infer_cxr.runs import (
     Claim,
     CompletedRun,
+    RunInProgress,
     SeriesNotReady,
+    claim_for_failure,
     claim_run,
     complete_run,
     fail_run,
@@ -96,10 +102,25 @@ def _queue_ms(event: Event) -> float:
     return max(0.0, (datetime.now(UTC) - when).total_seconds() * 1000.0)
 
 
+LAST_WAIT_SECONDS = 60.0
+"""How long the last delivery waits for another worker to let go of the series."""
+
+
 def infer_series(
     ctx: Context, models: ModelCache, series: SeriesCompleted, event: Event
 ) -> Outcome:
     """Score ``series`` with the configured CXR model (see the module docstring)."""
+    try:
+        return _infer(ctx, models, series, event)
+    except (Rejected, SeriesNotReady):
+        raise
+    except Exception as exc:
+        if not event.delivery.last:
+            raise  # transient, as far as we know: the router retries with backoff
+        return _give_up(ctx, series, event, exc)
+
+
+def _infer(ctx: Context, models: ModelCache, series: SeriesCompleted, event: Event) -> Outcome:
     clock = _Clock(started=time.perf_counter(), queue_ms=_queue_ms(event))
     if series.pipeline != "cxr":
         raise Rejected(f"infer-cxr scores pipeline=cxr series, not pipeline={series.pipeline}")
@@ -136,13 +157,52 @@ def infer_series(
             _fail(ctx, series, event, claim, predictor.card, exc.reason, exc.detail, exc.skipped)
             return Outcome("failed", claim.run_id)
         except Exception as exc:
-            if claim.attempts < settings.inference_attempts:
-                raise  # transient, as far as we know: the router retries with backoff
-            # Retries are spent: say so downstream instead of leaving only a dead letter.
-            detail = f"{type(exc).__name__} on each of {claim.attempts} attempts"
+            if not _spent(event, claim):
+                raise  # the router retries; the last delivery ends the run
+            detail = f"{type(exc).__name__} on the last of {claim.attempts} deliveries"
             _fail(ctx, series, event, claim, predictor.card, "runtime-error", detail, [])
             return Outcome("failed", claim.run_id)
         return Outcome("completed", claim.run_id)
+
+
+def _spent(event: Event, claim: Claim) -> bool:
+    """True on the last delivery: as the router says it, or (a broker that does not) when the
+    run has been taken up as often as the trigger allows deliveries."""
+    delivery = event.delivery
+    if delivery.attempt is not None:
+        return delivery.last
+    return delivery.attempts is not None and claim.attempts >= delivery.attempts
+
+
+def _give_up(ctx: Context, series: SeriesCompleted, event: Event, exc: Exception) -> Outcome:
+    """The last delivery failed before it could score: end this completion's run failed.
+
+    Another worker still holding the series is waited for (it may finish or die meanwhile);
+    a run that ended meanwhile is left as it is.
+    """
+    settings = ctx.settings
+    version = settings.cxr_model_version or "latest"
+    with (
+        suppress(RunInProgress),
+        series_lock(ctx.db, series.series_uid, settings.cxr_model, wait=LAST_WAIT_SECONDS),
+    ):
+        return _fail_claimed(ctx, series, event, exc, version)
+    # the other worker held on for the whole wait: end the run anyway (its result is dropped)
+    return _fail_claimed(ctx, series, event, exc, version)
+
+
+def _fail_claimed(
+    ctx: Context, series: SeriesCompleted, event: Event, exc: Exception, version: str
+) -> Outcome:
+    claim = claim_for_failure(ctx.db, series, ctx.settings.cxr_model, version)
+    if not claim.fresh:
+        return Outcome("unchanged", claim.run_id)
+    detail = (
+        f"{type(exc).__name__} on the last delivery ({event.delivery.attempt} of "
+        f"{event.delivery.attempts})"
+    )
+    _fail(ctx, series, event, claim, None, "runtime-error", detail, [])
+    return Outcome("failed", claim.run_id)
 
 
 def _current(ctx: Context, series: SeriesCompleted) -> bool:
@@ -220,10 +280,13 @@ def _score(
         timings=timings,
         results_bucket=ctx.settings.buckets.results,
     )
-    with ctx.db.connection() as conn, conn.transaction():
-        complete_run(conn, run)
-        state = settle_inference(conn, series.study_uid)
-        ctx.emit(
+    with ctx.transaction() as tx:
+        if not complete_run(tx.conn, run):
+            ctx.log.warning("run ended failed meanwhile; this result is dropped",
+                            run_id=str(claim.run_id))  # fmt: skip
+            return
+        state = settle_inference(tx.conn, series.study_uid)
+        tx.emit(
             EventType.INFERENCE_COMPLETED,
             data,
             traceparent=event.traceparent,
@@ -290,10 +353,10 @@ def _fail(
         detail=detail,
         attempts=claim.attempts,
     )
-    with ctx.db.connection() as conn, conn.transaction():
-        fail_run(conn, claim.run_id, reason, detail, skipped=skipped)
-        state = settle_inference(conn, series.study_uid)
-        ctx.emit(
+    with ctx.transaction() as tx:
+        fail_run(tx.conn, claim.run_id, reason, detail, skipped=skipped)
+        state = settle_inference(tx.conn, series.study_uid)
+        tx.emit(
             EventType.INFERENCE_FAILED,
             data,
             traceparent=event.traceparent,

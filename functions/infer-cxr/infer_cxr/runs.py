@@ -60,16 +60,31 @@ class Claim:
 
 
 @contextmanager
-def series_lock(pool: Pool, series_uid: str, model_name: str) -> Iterator[None]:
-    """Hold the (series, model) advisory lock for the block, or raise :class:`RunInProgress`."""
+def series_lock(
+    pool: Pool, series_uid: str, model_name: str, *, wait: float = 0.0
+) -> Iterator[None]:
+    """Hold the (series, model) advisory lock for the block, waiting up to ``wait`` seconds
+    for it, or raise :class:`RunInProgress`."""
     key = f"infer:{series_uid}:{model_name}"
+    busy = RunInProgress(f"series {series_uid} is being scored by {model_name} elsewhere")
     with pool.connection() as conn:
-        row = conn.execute(
-            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)
-        ).fetchone()
-        conn.commit()
-        if row is None or not row[0]:
-            raise RunInProgress(f"series {series_uid} is being scored by {model_name} elsewhere")
+        if wait > 0:
+            try:
+                conn.execute(f"SET lock_timeout = {int(wait * 1000)}")
+                conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
+            except psycopg.errors.LockNotAvailable:
+                conn.rollback()
+                raise busy from None
+            finally:
+                conn.execute("RESET lock_timeout")
+            conn.commit()
+        else:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)
+            ).fetchone()
+            conn.commit()
+            if row is None or not row[0]:
+                raise busy
         try:
             yield
         finally:
@@ -110,6 +125,20 @@ def claim_run(pool: Pool, series: SeriesCompleted, model_name: str, model_versio
     return claim
 
 
+def claim_for_failure(
+    pool: Pool, series: SeriesCompleted, model_name: str, model_version: str
+) -> Claim:
+    """The run a last delivery ends: this completion's run of the model, whatever version an
+    earlier delivery loaded (taken over when it was left running), else a new one."""
+    with pool.connection() as conn, conn.transaction():
+        row = conn.execute(
+            "SELECT model_version FROM inference_runs WHERE series_uid = %s"
+            " AND model_name = %s AND series_completion = %s ORDER BY started_at DESC LIMIT 1",
+            (series.series_uid, model_name, series.completion),
+        ).fetchone()
+    return claim_run(pool, series, model_name, str(row[0]) if row else model_version)
+
+
 def _existing(conn: Conn, series: SeriesCompleted, model_name: str, model_version: str) -> Claim:
     row = conn.execute(
         "SELECT id, status, attempts, reason_code FROM inference_runs"
@@ -144,15 +173,20 @@ class CompletedRun:
     findings: list[Finding]
 
 
-def complete_run(conn: Conn, run: CompletedRun) -> None:
-    """Record a finished run and its findings (in the caller's transaction)."""
-    conn.execute(
+def complete_run(conn: Conn, run: CompletedRun) -> bool:
+    """Record a finished run and its findings (in the caller's transaction); False when the
+    run is no longer running (a last delivery ended it failed meanwhile: that outcome was
+    announced and stands)."""
+    updated = conn.execute(
         "UPDATE inference_runs SET status = 'completed', finished_at = now(),"
         " execution_provider = %s, device = %s, model_sha256 = %s, not_for_diagnosis = %s,"
-        " timings = %s, images_used = %s, images_skipped = %s WHERE id = %s",
+        " timings = %s, images_used = %s, images_skipped = %s"
+        " WHERE id = %s AND status = 'running' RETURNING id",
         (run.provider, run.device, run.model_sha256, run.not_for_diagnosis, Jsonb(run.timings),
          run.images_used, Jsonb(run.images_skipped), run.run_id),
-    )  # fmt: skip
+    ).fetchone()  # fmt: skip
+    if updated is None:
+        return False
     conn.execute("DELETE FROM findings WHERE run_id = %s", (run.run_id,))
     with conn.cursor() as cur:
         cur.executemany(
@@ -162,6 +196,7 @@ def complete_run(conn: Conn, run: CompletedRun) -> None:
             [(run.run_id, f.label, f.probability, f.threshold, f.positive, f.sop_uid,
               f.heatmap_key, *_code(f)) for f in run.findings],
         )  # fmt: skip
+    return True
 
 
 def _code(finding: Finding) -> tuple[str | None, str | None, str | None]:

@@ -36,6 +36,7 @@ from report.artifacts import FORMS, Kind
 from report.errors import (
     ArtifactMissing,
     InvalidRequest,
+    PreconditionRequired,
     ReportError,
     ReportNotFound,
     VersionConflict,
@@ -59,6 +60,8 @@ def _answers() -> Iterator[None]:
         raise ApiError(409, "study-state", str(exc)) from None
     except InvalidRequest as exc:
         raise ApiError(422, "invalid-request", str(exc)) from None
+    except PreconditionRequired as exc:
+        raise ApiError(428, "precondition-required", str(exc)) from None
     except ArtifactMissing as exc:
         raise ApiError(500, "artifact-missing", str(exc)) from None
     except ReportError as exc:
@@ -224,6 +227,7 @@ def _sign(ctx: Context, request: ApiRequest, permission: Permission) -> VersionD
     action="sign",
     body=SignRequest,
     response=VersionDetail,
+    errors=(409, 428),
 )
 def sign(ctx: Context, request: ApiRequest) -> VersionDetail:
     """Sign the preliminary report at the version reviewed (If-Match or body): final."""
@@ -237,6 +241,7 @@ def sign(ctx: Context, request: ApiRequest) -> VersionDetail:
     action="update",
     body=AmendRequest,
     response=VersionDetail,
+    errors=(409, 428),
 )
 def amend(ctx: Context, request: ApiRequest) -> VersionDetail:
     """Amend the signed report at the version reviewed: a new impression and the reason."""

@@ -2,8 +2,9 @@
 
 On ``inference.completed`` and ``inference.failed`` alike:
 
-1. The run must be committed with its outcome (infer announces it from the transaction that
-   records it): if it is not visible yet, :class:`NotReady` makes the router retry.
+1. The run must be committed with its outcome (infer announces it once the transaction that
+   records it has committed, so this holds unless the run was changed since):
+   :class:`NotReady` makes the router retry otherwise.
 2. The study is settled from its series' outcomes (a failure shows as ``failed`` whatever
    pipeline reported it).
 3. Then, under the study's report lock, in one transaction: the report covers every routed
@@ -13,8 +14,8 @@ On ``inference.completed`` and ``inference.failed`` alike:
    from the same outcomes makes the event a no-op.
 4. Compose the content, render the key image, store every form, record the report and its
    version (a new preliminary version when one exists, signed or not: earlier versions
-   stay), and, once no series is pending, move the study to ``reported``; emit
-   ``report.drafted``.
+   stay), and, once no series is pending, move the study to ``reported``; stage
+   ``report.drafted``, published after the commit (:mod:`acme.outbox`).
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def draft_report(
         if status in (None, "running"):
             raise NotReady(f"run {run_id} is {status or 'not committed'}; retry later")
         settle_inference(conn, study_uid)
-    with ctx.db.connection() as conn, conn.transaction():
+    with ctx.transaction() as tx:
+        conn = tx.conn
         store.lock_study(conn, study_uid)
         outcomes = routed_series(conn, study_uid)
         if run_id not in {outcome.run_id for outcome in outcomes}:
@@ -176,7 +178,7 @@ def draft_report(
         store.insert_version(conn, content, stored, author=ctx.name, author_role=None)
         if content.complete:
             advance(conn, study_uid, Step.REPORT_DRAFTED)
-        ctx.emit(
+        tx.emit(
             EventType.REPORT_DRAFTED,
             drafted_data(content, stored),
             traceparent=traceparent,

@@ -5,7 +5,8 @@
     ReportError
     ├── ReportNotFound     no such report or version (HTTP 404)
     ├── VersionConflict    the client saw another version, or the status forbids it (HTTP 409)
-    ├── InvalidRequest     the request contradicts itself or lacks the version (HTTP 422)
+    ├── InvalidRequest     the request contradicts itself (HTTP 422)
+    ├── PreconditionRequired  a change names no version it was made against (HTTP 428)
     ├── NotReady           the event's run is not committed yet: retry later (HTTP 500)
     └── ArtifactMissing    a stored artifact is gone (HTTP 404 / retry)
 """
@@ -34,6 +35,10 @@ class VersionConflict(ReportError):
 
 class InvalidRequest(ReportError):
     """The request cannot be acted on as sent (e.g. no version named)."""
+
+
+class PreconditionRequired(ReportError):
+    """A sign-off or amendment names no version (neither If-Match nor the body's)."""
 
 
 class NotReady(ReportError):

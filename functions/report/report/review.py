@@ -29,7 +29,13 @@ from report import artifacts, store
 from report.artifacts import Form, Kind
 from report.content import ReportContent, ReportStatus, Signature, issued_now
 from report.emit import signed_data, signed_id
-from report.errors import ArtifactMissing, InvalidRequest, ReportNotFound, VersionConflict
+from report.errors import (
+    ArtifactMissing,
+    InvalidRequest,
+    PreconditionRequired,
+    ReportNotFound,
+    VersionConflict,
+)
 
 Impression = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)
@@ -82,7 +88,7 @@ def sign(
     return _signed_version(
         ctx,
         report_id,
-        _expected(version, request.version),
+        (version, request.version),
         signer,
         status="amended" if amending else "final",
         impression=request.impression,
@@ -95,7 +101,9 @@ def _expected(header: int | None, body: int | None) -> int:
         raise InvalidRequest(f"If-Match names version {header} but the body version {body}")
     expected = header if header is not None else body
     if expected is None:
-        raise InvalidRequest("version: required (the version reviewed), as If-Match or in the body")
+        raise PreconditionRequired(
+            "name the version reviewed, as If-Match or as the body's version"
+        )
     return expected
 
 
@@ -121,7 +129,7 @@ def _check(report: store.ReportRow, expected: int, status: ReportStatus) -> None
 def _signed_version(
     ctx: Context,
     report_id: uuid.UUID,
-    expected: int,
+    versions: tuple[int | None, int | None],
     signer: Signer,
     *,
     status: Literal["final", "amended"],
@@ -130,10 +138,12 @@ def _signed_version(
 ) -> store.VersionRow:
     bucket = ctx.settings.buckets.results
     step = Step.REPORT_AMENDED if status == "amended" else Step.REPORT_SIGNED
-    with ctx.db.connection() as conn, conn.transaction():
+    with ctx.transaction() as tx:
+        conn = tx.conn
         found = store.find_report(conn, report_id)
         if found is None:
             raise ReportNotFound(f"no report {report_id}")
+        expected = _expected(*versions)  # (If-Match, body): after 404, before any change
         store.lock_study(conn, found.study_uid)
         report = store.find_report(conn, report_id)
         assert report is not None
@@ -175,7 +185,7 @@ def _signed_version(
             raise VersionConflict(f"report {report_id} moved on", current_version=expected + 1)
         store.insert_version(conn, content, stored, author=signer.user, author_role=signer.role)
         require(conn, report.study_uid, step)  # the study may have moved while rendering
-        ctx.emit(EventType.REPORT_SIGNED, signed_data(content), event_id=signed_id(content))
+        tx.emit(EventType.REPORT_SIGNED, signed_data(content), event_id=signed_id(content))
         row = store.find_version(conn, report_id, content.version, bucket)
         assert row is not None
     ctx.log.info(

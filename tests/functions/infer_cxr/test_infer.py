@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import threading
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from dbrows import rows, study_state
 from dicom_ingest.completion import complete_series
 from dicom_ingest.ingest import ingest_object
 from dicom_ingest.routing import RoutingConfig
 from infer_cxr.infer import infer_series
-from infer_cxr.runs import SeriesNotReady
+from infer_cxr.runs import RunInProgress, SeriesNotReady, claim_run
 from jetstream import published
 from pydicom import dcmread
 from pydicom.encaps import encapsulate
@@ -22,7 +25,7 @@ from werkzeug.exceptions import BadRequest
 
 from acme.errors import StorageError
 from acme.events import EventType, SeriesCompleted, new_event
-from acme.function import Context, Event
+from acme.function import Context, Delivery, Event
 from acme.imaging import PNG_SIGNATURE
 from acme.models import ModelCache
 from acme.samples import SampleManifest
@@ -211,25 +214,53 @@ def test_series_of_other_pipelines_are_refused_with_a_400(ctx: Context) -> None:
         _load_main().handler.handle(ctx, cloudevent)
 
 
-def test_transient_failures_are_retried_then_reported_once_attempts_are_spent(
+def _delivery(event: Event, attempt: int, attempts: int = 4) -> Event:
+    """``event`` as the router delivers it the ``attempt``-th time of ``attempts``."""
+    return dataclasses.replace(event, delivery=Delivery(attempt=attempt, attempts=attempts))
+
+
+def test_transient_failures_are_retried_then_reported_on_the_last_delivery(
     ctx: Context, cxr_samples: tuple[Path, SampleManifest]
 ) -> None:
     series_uid = _ingest(ctx, cxr_samples, "good/cxr/normal-dx.dcm")
     series, event = _complete(ctx, series_uid)
     [(key,)] = rows(ctx, "SELECT archive_key FROM instances WHERE series_uid = %s", series_uid)
     ctx.store.delete(ctx.settings.buckets.archive, key)  # the archive answers 404 every time
-    two = Context.open(ctx.name, ctx.settings.model_copy(update={"inference_attempts": 2}))
-    try:
-        with pytest.raises(StorageError):
-            infer_series(two, ModelCache(), series, event)  # attempt 1: the router will retry
-        assert published(ctx.settings, EventType.INFERENCE_FAILED) == []
-        last = infer_series(two, ModelCache(), series, event)  # attempt 2 of 2
-    finally:
-        two.close()
+    for attempt in (1, 2):
+        with pytest.raises(StorageError):  # the router will retry
+            infer_series(ctx, ModelCache(), series, _delivery(event, attempt, 3))
+    assert published(ctx.settings, EventType.INFERENCE_FAILED) == []
+    last = infer_series(ctx, ModelCache(), series, _delivery(event, 3, 3))
     assert last.status == "failed"
     [failed] = published(ctx.settings, EventType.INFERENCE_FAILED)
-    assert failed.data["reason_code"] == "runtime-error" and failed.data["attempts"] == 2
+    assert failed.data["reason_code"] == "runtime-error" and failed.data["attempts"] == 3
     assert "ObjectNotFoundError" in failed.data["detail"]
+    assert study_state(ctx, series.study_uid)[0] == "failed"
+
+
+def test_the_last_delivery_after_run_in_progress_ends_the_run_failed(
+    ctx: Context, cxr_samples: tuple[Path, SampleManifest]
+) -> None:
+    series_uid = _ingest(ctx, cxr_samples, "good/cxr/normal-dx.dcm")
+    series, event = _complete(ctx, series_uid)
+    claim = claim_run(ctx.db, series, ctx.settings.cxr_model, "1.0.0")  # a first worker...
+    holder = psycopg.connect(str(ctx.settings.database_url), autocommit=True)
+    key = f"infer:{series_uid}:{ctx.settings.cxr_model}"
+    holder.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))  # ...still on it
+    for attempt in (2, 3):
+        with pytest.raises(RunInProgress):
+            infer_series(ctx, ModelCache(), series, _delivery(event, attempt))
+    timer = threading.Timer(1.0, holder.close)  # the first worker dies during the last wait
+    timer.start()
+    try:
+        last = infer_series(ctx, ModelCache(), series, _delivery(event, 4))
+    finally:
+        timer.join()
+    assert (last.status, last.run_id) == ("failed", claim.run_id)
+    [failed] = published(ctx.settings, EventType.INFERENCE_FAILED)
+    assert failed.data["run_id"] == str(claim.run_id)
+    assert "RunInProgress on the last delivery (4 of 4)" in failed.data["detail"]
+    assert rows(ctx, "SELECT status FROM inference_runs") == [("failed",)]
     assert study_state(ctx, series.study_uid)[0] == "failed"
 
 

@@ -83,7 +83,7 @@ def test_clinicians_read_and_radiologists_sign_and_amend_over_http(
     assert signed.get_json()["content"]["signature"]["user"] == "dr.who"
     again = call("POST", f"{base}/sign", json=sign, headers={"If-Match": '"1"'})
     assert (again.status_code, again.get_json()["error"]) == (409, "version-conflict")
-    assert call("POST", f"{base}/sign", json={}).status_code == 422  # no version named
+    assert call("POST", f"{base}/sign", json={}).status_code == 428  # no version named
     blank = call("POST", f"{base}/sign", json={"version": 2, "impression": "  "})
     assert (blank.status_code, blank.get_json()["error"]) == (422, "invalid-body")
     assert call("POST", f"{base}/amend", json={"version": 2}).status_code == 422  # no reason
