@@ -1,6 +1,6 @@
 """Redis: only for what may be lost.
 
-DESIGN.md section 3: Redis holds caches (rendered images), rate limits and short-lived locks,
+docs/architecture.md §5: Redis holds caches (rendered images), rate limits and short-lived locks,
 nothing else. Whatever is kept here must be rebuildable from PostgreSQL and object storage,
 and every reader must cope with a miss: the embedded Redis runs without persistence
 (``--save ''``) and a restart empties it. Never store study state, audit records or anything

@@ -23,7 +23,7 @@ ENV_PREFIX = "ACME_"
 
 
 class Buckets:
-    """The five bucket names of DESIGN.md section 3, with the configured prefix."""
+    """The five bucket names of docs/architecture.md §4, with the configured prefix."""
 
     def __init__(self, prefix: str) -> None:
         self.inbox = f"{prefix}dicom-inbox"

@@ -1,4 +1,4 @@
-"""``acme``: the command line of Acme Imaging Functions (DESIGN.md section 6)."""
+"""``acme``: the command line of Acme Imaging Functions (docs/architecture.md §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Events: the contract between the platform's functions (DESIGN.md section 2).
+"""Events: the contract between the platform's functions (docs/architecture.md §3).
 
 - :mod:`acme.events.types`: the event ``type`` values.
 - :mod:`acme.events.models`: one frozen pydantic model per type's data; :func:`parse_data`.

@@ -1,6 +1,6 @@
 """Build CloudEvents 1.0 and move them over HTTP with the ``cloudevents`` SDK (1.x API).
 
-DESIGN.md section 2: JSON data validated by the type's model, delivered in binary mode;
+docs/architecture.md §3: JSON data validated by the type's model, delivered in binary mode;
 extension attributes ``pipeline``, ``modality``, ``bodypart`` (lower-case names and values, for
 broker filters) and ``traceparent`` (W3C trace context, carried end to end). Structured mode is
 produced and accepted too, for tools that only speak it.

@@ -1,4 +1,4 @@
-"""The data of every event type, as frozen pydantic v2 models (DESIGN.md sections 1 and 2).
+"""The data of every event type, as frozen pydantic v2 models (docs/architecture.md §2, §3).
 
 One model per type, ``extra="forbid"``: an event with a misspelt or unknown field is rejected,
 not silently ignored. :data:`EVENT_MODELS` maps each type to its model and :func:`parse_data`
@@ -53,7 +53,7 @@ class EventData(BaseModel):
 
 
 def canonical_archive_key(study_uid: str, series_uid: str, sop_uid: str) -> str:
-    """The canonical key of an instance in dicom-archive (DESIGN.md section 3)."""
+    """The canonical key of an instance in dicom-archive (docs/architecture.md §4)."""
     return f"studies/{study_uid}/series/{series_uid}/{sop_uid}.dcm"
 
 

@@ -1,6 +1,6 @@
 """The bucket-events adapter: bucket notifications -> CloudEvents, as pure functions.
 
-DESIGN.md sections 1, 2 and 5: MinIO publishes to NATS, SeaweedFS posts to a webhook,
+docs/architecture.md §2, §3, §8: MinIO publishes to NATS, SeaweedFS posts to a webhook,
 AWS S3 / LocalStack / moto send to SQS (directly or through SNS). Each function takes one
 message body exactly as the transport delivered it and returns its CloudEvents (possibly none),
 built per the CloudEvents AWS S3 adapter (see :mod:`acme.events._adapter`). Malformed input

@@ -1,6 +1,6 @@
 """JSON Schemas of the event data under ``events/``, generated from the models.
 
-DESIGN.md section 2: the SPA and outside consumers read these files; they are generated, never
+docs/architecture.md §3: the SPA and outside consumers read these files; they are generated, never
 edited, and a test fails when they are stale. One file per type, ``events/<type>.schema.json``;
 every ``com.amazonaws.s3.<eventName>`` type shares ``events/com.amazonaws.s3.schema.json``
 (event names hold ``:``, which some file systems refuse).

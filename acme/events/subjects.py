@@ -1,4 +1,4 @@
-"""The ``subject`` of ``org.acme.imaging`` events (DESIGN.md section 2).
+"""The ``subject`` of ``org.acme.imaging`` events (docs/architecture.md §3).
 
 ``studies/<StudyUID>[/series/<SeriesUID>[/instances/<SOPUID>]]``: brokers and the audit trail
 can select a study's events by subject prefix without reading the data.

@@ -1,6 +1,6 @@
 """W3C Trace Context ``traceparent`` values, carried end to end as a CloudEvent extension.
 
-DESIGN.md section 2 makes ``traceparent`` one of the extension attributes; its format is the
+docs/architecture.md §3 makes ``traceparent`` one of the extension attributes; its format is the
 W3C Trace Context header (https://www.w3.org/TR/trace-context/#traceparent-header):
 ``<version>-<trace-id>-<parent-id>-<trace-flags>``, lower-case hex.
 """

@@ -1,4 +1,4 @@
-"""The CloudEvent ``type`` values of the platform (DESIGN.md section 2).
+"""The CloudEvent ``type`` values of the platform (docs/architecture.md §3).
 
 Every message between functions carries one of the :class:`EventType` values; bucket
 notifications become ``com.amazonaws.s3.<eventName>`` following the CloudEvents AWS S3 adapter
@@ -20,7 +20,7 @@ OBJECT_CREATED_PREFIX = f"{S3_TYPE_PREFIX}ObjectCreated:"
 
 
 class EventType(StrEnum):
-    """The ``org.acme.imaging.*`` event types, in the order of the flow of DESIGN.md section 1."""
+    """The ``org.acme.imaging.*`` event types, in the order of the flow of docs/architecture.md §2."""
 
     INSTANCE_STORED = f"{ACME_TYPE_PREFIX}instance.stored"
     INSTANCE_REJECTED = f"{ACME_TYPE_PREFIX}instance.rejected"
@@ -38,7 +38,7 @@ def s3_event_type(event_name: str) -> str:
     """The CloudEvent type of an S3 ``eventName``: ``com.amazonaws.s3.`` + the name.
 
     MinIO's ``s3:`` prefix is stripped (``s3:ObjectCreated:Put`` -> ``ObjectCreated:Put``), as
-    DESIGN.md section 2 requires.
+    docs/architecture.md §3 requires.
     """
     name = event_name.removeprefix("s3:")
     return f"{S3_TYPE_PREFIX}{name}"

@@ -136,7 +136,7 @@ InferenceFailure = Literal[
 INFERENCE_FAILURES: Final = get_args(InferenceFailure)
 
 Pipeline = Literal["cxr", "ct", "none"]
-"""The pipeline a routing rule picked for a completed series (DESIGN.md section 1)."""
+"""The pipeline a routing rule picked for a completed series (docs/architecture.md §2)."""
 
 InferencePipeline = Literal["cxr", "ct"]
 """The pipelines that run a model."""

@@ -1,4 +1,4 @@
-"""The function runtime (DESIGN.md section 5): stack file, function pool, gateway, router.
+"""The function runtime (docs/architecture.md §8): stack file, function pool, gateway, router.
 
 :class:`Runtime` composes them for ``acme up``; :class:`FunctionPool` is the
 :class:`Activator` the event router leases functions from.

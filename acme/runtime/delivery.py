@@ -1,6 +1,6 @@
 """One delivery attempt of a CloudEvent to a function over HTTP, and what its answer means.
 
-The classification follows DESIGN.md section 5 (Knative Eventing's broker contract):
+The classification follows docs/architecture.md §8 (Knative Eventing's broker contract):
 
 ==========================================  ==========================================
 answer                                      outcome

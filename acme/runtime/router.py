@@ -1,4 +1,4 @@
-"""The event router: JetStream stream -> triggers -> functions over HTTP (DESIGN.md section 5).
+"""The event router: JetStream stream -> triggers -> functions over HTTP (docs/architecture.md §8).
 
 The local equivalent of Knative Eventing's NATS JetStream broker
 (docs/decisions/0020-event-router.md):

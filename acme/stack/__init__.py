@@ -1,4 +1,4 @@
-"""The embedded stack of real servers that ``acme up`` runs (DESIGN.md section 5)."""
+"""The embedded stack of real servers that ``acme up`` runs (docs/architecture.md §8)."""
 
 from acme.stack.stack import EmbeddedStack
 from acme.stack.state import ServerState, StackState, read_state

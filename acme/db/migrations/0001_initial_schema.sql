@@ -1,4 +1,4 @@
--- 0001: the imaging schema of DESIGN.md section 3.
+-- 0001: the imaging schema (docs/architecture.md §5).
 -- Never edit this file once released: add 0002_... instead (its checksum is recorded).
 
 CREATE TYPE study_state AS ENUM (

@@ -91,6 +91,16 @@ def test_changed_applied_migration_is_refused(pool: Pool, tmp_path: Path) -> Non
         apply_migrations(pool, directory=folder)
 
 
+def test_a_database_migrated_before_0001s_comment_was_edited_is_accepted(pool: Pool) -> None:
+    apply_migrations(pool)
+    with pool.connection() as conn:  # as a database migrated with the earlier file records it
+        conn.execute(
+            "UPDATE schema_migrations SET checksum = %s WHERE name = '0001_initial_schema.sql'",
+            ("72368138756c54353335e2c9dad0bc25cfcc9db25d5d0cb64de26c28b66662e5",),
+        )
+    assert apply_migrations(pool) == []
+
+
 def test_new_migration_is_applied_alone(pool: Pool, tmp_path: Path) -> None:
     folder = _copy_migrations(tmp_path / "migrations")
     apply_migrations(pool, directory=folder)
