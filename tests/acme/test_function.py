@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import flask
+import psycopg
+import pytest
 
 from acme.auth import DeliverySigner, ensure_delivery_key
+from acme.errors import ConfigError
 from acme.events import EventType, Tick, new_event, to_binary_http
 from acme.function import Context, Delivery, _ProcessContext, receive
 from acme.settings import Settings, load_settings
+from acme.stack.ports import free_port
 
 
 def test_the_router_names_the_attempt_and_the_budget() -> None:
@@ -57,3 +61,19 @@ def test_a_delivery_reaches_the_handler_with_its_attempt(settings: Settings) -> 
         assert seen == [Delivery(attempt=2, attempts=6)]
     finally:
         ctx.close()
+
+
+def test_a_context_that_cannot_open_closes_what_it_opened(settings: Settings) -> None:
+    unreachable = settings.model_copy(
+        update={
+            "redis_url": f"redis://127.0.0.1:{free_port('127.0.0.1')}/0",
+            "startup_timeout": 1.0,
+        }
+    )
+    with pytest.raises(ConfigError, match="ACME_REDIS_URL"):
+        Context.open("leak-probe", unreachable)
+    with psycopg.connect(str(settings.database_url)) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leak-probe'"
+        ).fetchone()
+    assert left == (0,)  # the pool opened before Redis failed is closed again
