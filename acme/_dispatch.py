@@ -198,13 +198,7 @@ class _Audit:
 def _parse_query(route: Route, request: flask.Request) -> BaseModel | None:
     if route.query is None:
         return None
-    values = request.args.to_dict()
-    if (where := _unstorable(values)) is not None:
-        raise ApiError(422, "invalid-query", f"parameter {where} holds a NUL or a lone surrogate")
-    try:
-        return route.query.model_validate(values)
-    except ValidationError as exc:
-        raise ApiError(422, "invalid-query", describe_validation_error(exc)) from None
+    return _validated(route.query, request.args.to_dict(), "invalid-query", "parameter")
 
 
 def _parse_body(route: Route, request: flask.Request) -> BaseModel | None:
@@ -213,12 +207,17 @@ def _parse_body(route: Route, request: flask.Request) -> BaseModel | None:
     payload = request.get_json(silent=True)
     if payload is None:
         raise ApiError(422, "invalid-body", "expected a JSON object body")
+    return _validated(route.body, payload, "invalid-body", "field")
+
+
+def _validated(model: type[BaseModel], payload: object, code: str, part: str) -> BaseModel:
+    """``payload`` as ``model``, or a 422 ``code`` naming the ``part`` that is wrong."""
     if (where := _unstorable(payload)) is not None:
-        raise ApiError(422, "invalid-body", f"field {where} holds a NUL or a lone surrogate")
+        raise ApiError(422, code, f"{part} {where} holds a NUL or a lone surrogate")
     try:
-        return route.body.model_validate(payload)
+        return model.model_validate(payload)
     except ValidationError as exc:
-        raise ApiError(422, "invalid-body", describe_validation_error(exc)) from None
+        raise ApiError(422, code, describe_validation_error(exc)) from None
 
 
 def _unstorable(value: object, where: str = "") -> str | None:

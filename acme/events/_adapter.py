@@ -1,7 +1,7 @@
 """One S3 object event -> one CloudEvent, per the CloudEvents AWS S3 adapter.
 
-https://github.com/cloudevents/spec/blob/main/cloudevents/adapters/aws-s3.md, as docs/architecture.md
-§3 adopts it:
+https://github.com/cloudevents/spec/blob/main/cloudevents/adapters/aws-s3.md, as
+docs/architecture.md §3 adopts it:
 
 =========  ====================================================================
 id         ``x-amz-request-id`` + ``.`` + ``x-amz-id-2`` when the record has them;

@@ -4,8 +4,8 @@ Follows the CloudEvents HTTP protocol binding 1.0 (cloudevents/spec
 ``cloudevents/bindings/http-protocol-binding.md``): binary mode maps attributes to ``ce-*``
 headers whose values are percent-encoded (section 3.1.3.2), structured mode carries the event as
 ``application/cloudevents+json``. The SDK builds the event; this module first checks everything
-the SDK would accept silently or report vaguely (docs/architecture.md §9: malformed CloudEvents get a
-clear, specific error).
+the SDK would accept silently or report vaguely (docs/architecture.md §9: malformed CloudEvents
+get a clear, specific error).
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ OBJECT_CREATED_PREFIX = f"{S3_TYPE_PREFIX}ObjectCreated:"
 
 
 class EventType(StrEnum):
-    """The ``org.acme.imaging.*`` event types, in the order of the flow of docs/architecture.md §2."""
+    """The ``org.acme.imaging.*`` event types, in the order of the flow
+    (docs/architecture.md §2)."""
 
     INSTANCE_STORED = f"{ACME_TYPE_PREFIX}instance.stored"
     INSTANCE_REJECTED = f"{ACME_TYPE_PREFIX}instance.rejected"

@@ -1,4 +1,6 @@
-"""MinIO bucket notifications on NATS -> CloudEvents (the cluster transport, docs/architecture.md §8).
+"""MinIO bucket notifications on NATS -> CloudEvents: the cluster transport.
+
+See docs/architecture.md §8.
 
 MinIO's NATS target publishes each notification (``event.Log`` JSON) on one subject
 (``ACME_MINIO_SUBJECT``). A JetStream stream (``ACME_MINIO_STREAM``, created here unless it

@@ -1,4 +1,6 @@
-"""The ``org.acme.imaging.tick`` heartbeat: one event per interval slot (docs/architecture.md §2, §8).
+"""The ``org.acme.imaging.tick`` heartbeat: one event per interval slot.
+
+See docs/architecture.md §2 and §8.
 
 Time is cut into slots of ``ACME_TICK_SECONDS``; slot ``n`` starts at ``n * interval`` seconds
 after the Unix epoch. Each slot gives one tick whose ``sequence`` is ``n`` (so it increases by

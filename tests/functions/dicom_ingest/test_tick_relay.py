@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from jetstream import published
+from mains import load_main
 
 from acme.bus import InMemoryBus
 from acme.errors import BusError
 from acme.events import EventType, Tick, new_event
 from acme.function import Context
 from acme.outbox import pending_count
-
-MAIN = Path(__file__).resolve().parents[3] / "functions" / "dicom-ingest" / "main.py"
-
-
-def _main() -> Any:
-    spec = importlib.util.spec_from_file_location("dicom_ingest_main_relay", MAIN)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class DownBus(InMemoryBus):
@@ -41,6 +30,6 @@ def test_a_tick_announces_what_a_writer_could_not(ctx: Context) -> None:
     with ctx.db.connection() as conn:  # old enough for the relay
         conn.execute("UPDATE outbox SET created_at = created_at - interval '1 minute'")
     tick = new_event(EventType.TICK, Tick(at=datetime.now(UTC), sequence=2), source="/acme/tick")
-    _main().handler.handle(ctx, tick)
+    load_main("dicom-ingest").handler.handle(ctx, tick)
     assert pending_count(ctx.db) == 0
     assert [e["id"] for e in published(ctx.settings, EventType.TICK)] == ["committed-while-down"]
