@@ -212,6 +212,11 @@ class EmbeddedStack:
 
     def _start_all(self, servers: list[EmbeddedServer]) -> dict[str, str]:
         timeout = self.settings.startup_timeout
+        for server in servers:  # a configured port that is taken fails before anything starts
+            if getattr(self.settings, server.url_field) is None:
+                port = getattr(self.settings, server.port_field)
+                if port:
+                    claim_port(self.settings.host, port, env_name(server.port_field))
         urls: dict[str, str] = {}
         for server in servers:
             configured: str | None = getattr(self.settings, server.url_field)

@@ -92,9 +92,10 @@ def test_killed_servers_come_back_and_every_instance_is_indexed_once(tmp_path: P
         finally:
             pool.close()
         health = {h.name: h for h in stack_health(settings)}
-        assert {name: h.restarts for name, h in health.items()} == {
-            "nats": 1, "postgres": 1, "redis": 0, "s3": 1
-        }  # fmt: skip
+        # a server may take more than one start to come back (PostgreSQL waits for the killed
+        # postmaster's backends to let go of its shared memory): at least one each
+        assert all(health[name].restarts >= 1 for name in ("nats", "postgres", "s3")), health
+        assert health["redis"].restarts == 0
         assert all(h.healthy for h in health.values())
 
         began = time.monotonic()
