@@ -30,7 +30,6 @@ from pydicom.uid import (
     RLELossless,
 )
 from pynetdicom.presentation import AllStoragePresentationContexts, PresentationContext
-from pynetdicom.sop_class import Verification
 
 from acme.errors import ConfigError
 
@@ -51,6 +50,7 @@ SYNTAX_GROUPS: Final[Mapping[str, tuple[UID, ...]]] = MappingProxyType(
 """Transfer syntax groups by name (``ACME_DICOM_TRANSFER_SYNTAXES``)."""
 
 ALL_STORAGE: Final = "storage"
+VERIFICATION: Final = UID("1.2.840.10008.1.1")
 
 
 def transfer_syntaxes(text: str) -> tuple[UID, ...]:
@@ -92,11 +92,11 @@ def sop_classes(text: str) -> tuple[UID, ...]:
 
 
 def supported_contexts(
-    classes: tuple[UID, ...], syntaxes: tuple[UID, ...]
+    classes: tuple[str, ...], syntaxes: tuple[str, ...]
 ) -> list[PresentationContext]:
     """Verification (C-ECHO) plus each SOP class with every accepted transfer syntax."""
     contexts = []
-    for abstract in (Verification, *classes):
+    for abstract in (VERIFICATION, *classes):
         context = PresentationContext()
         context.abstract_syntax = abstract
         context.transfer_syntax = list(syntaxes)

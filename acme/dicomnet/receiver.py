@@ -28,10 +28,11 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.events import Event
 from pynetdicom.transport import ThreadedAssociationServer
@@ -208,7 +209,8 @@ class DicomReceiver:
 
     def _on_request(self, event: Event) -> None:
         requestor = event.assoc.requestor
-        calling = str(requestor.primitive.calling_ae_title).strip()
+        primitive = requestor.primitive
+        calling = str(primitive.calling_ae_title if primitive is not None else "").strip()
         if not permitted(self.config.peers, calling, requestor.address):
             _logger.warning("association refused: calling AE not allowed", calling_ae=calling,
                             peer=requestor.address)  # fmt: skip
@@ -240,7 +242,7 @@ class DicomReceiver:
             tally = self._tallies.get(id(event.assoc))
         if tally is None:  # cannot happen after EVT_ESTABLISHED; refuse rather than guess
             return _status(OUT_OF_RESOURCES, "association not registered")
-        request = event.request
+        request = cast(C_STORE, event.request)
         meta = event.file_meta
         meta.SourceApplicationEntityTitle = tally.calling_ae
         part10 = b"".join(
