@@ -4,7 +4,7 @@ import acme.events
 from acme.events import EventType, is_object_created, s3_event_type
 
 
-def test_the_nine_platform_types() -> None:
+def test_the_twelve_platform_types() -> None:
     assert [str(t) for t in EventType] == [
         "org.acme.imaging.instance.stored",
         "org.acme.imaging.instance.rejected",
@@ -13,6 +13,9 @@ def test_the_nine_platform_types() -> None:
         "org.acme.imaging.inference.failed",
         "org.acme.imaging.report.drafted",
         "org.acme.imaging.report.signed",
+        "org.acme.imaging.dispatch.requested",
+        "org.acme.imaging.dispatch.delivered",
+        "org.acme.imaging.dispatch.failed",
         "org.acme.imaging.access.recorded",
         "org.acme.imaging.tick",
     ]
@@ -36,6 +39,9 @@ def test_public_names_are_pinned() -> None:
         "EVENT_MODELS",
         "S3_TYPE_PREFIX",
         "AccessRecorded",
+        "DispatchDelivered",
+        "DispatchFailed",
+        "DispatchRequested",
         "EventData",
         "EventType",
         "fact_id",
