@@ -45,6 +45,12 @@ def _study_table(summary: StudySummary) -> Table:
         )
         or "-",
         "report": f"{summary.report_id} ({summary.report_status})" if summary.report_id else "-",
+        "sent to PACS": "\n".join(
+            f"{d.destination} v{d.version}: {d.status} ({d.objects} objects, {d.attempts} attempts)"
+            + (f" - {d.last_error}" if d.status != "delivered" and d.last_error else "")
+            for d in summary.deliveries
+        )
+        or "-",
     }
     for key, value in rows.items():
         table.add_row(key, value)
