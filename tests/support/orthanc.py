@@ -78,6 +78,17 @@ class Orthanc:
         found: list[dict[str, Any]] = answer.json()
         return found
 
+    def studies(self, study_uid: str) -> list[str]:
+        """The Orthanc ids of the studies with this Study Instance UID."""
+        answer = httpx.post(
+            f"{self.url}/tools/find",
+            json={"Level": "Study", "Query": {"StudyInstanceUID": study_uid}},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        found: list[str] = answer.json()
+        return found
+
     def tags(self, instance_id: str) -> dict[str, Any]:
         answer = httpx.get(f"{self.url}/instances/{instance_id}/simplified-tags", timeout=30)
         answer.raise_for_status()
