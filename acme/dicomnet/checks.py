@@ -8,8 +8,8 @@ dicom-ingest's decision, made the same way for every way into the inbox.
 the dataset                                        status    kept
 =================================================  ========  ================================
 parses, complete, SOP class/instance as requested  0x0000    in dicom-inbox (ingest decides)
-cannot be parsed, or ends before what it declares  0xC210    in dicom-inbox: ingest
-                                                             quarantines it with the reason
+cannot be parsed, ends before what it declares,    0xC210    in dicom-inbox: ingest
+or names no SOP class or instance at all                     quarantines it with the reason
 SOP Class/Instance UID differ from the request     0xA900    no: the peer is told why
 could not be stored (object storage failed)        0xA700    no: the peer sends it again
 =================================================  ========  ================================
@@ -71,6 +71,8 @@ def check_instance(part10: bytes, *, sop_class_uid: str, sop_instance_uid: str) 
         present = len(element.value) if element.value is not None else 0
         if present < element.length:
             return Verdict(CANNOT_UNDERSTAND, f"dataset truncated in element {tag}")
+    if not found_class and not found_instance:
+        return Verdict(CANNOT_UNDERSTAND, "dataset has no SOP Class or Instance UID")
     if found_class != str(sop_class_uid):
         return Verdict(DOES_NOT_MATCH, "SOPClassUID differs from the request", keep=False)
     if found_instance != str(sop_instance_uid):

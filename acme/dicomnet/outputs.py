@@ -70,6 +70,7 @@ class KeySource:
     sop_class_uid: str
     sop_uid: str
     patient_orientation: tuple[str, str]
+    body_part: str | None = None
 
 
 def secondary_capture(
@@ -99,6 +100,8 @@ def secondary_capture(
         transfer_syntax_uid=ExplicitVRLittleEndian,
     )
     sc.SeriesDescription = "AI key image"
+    if source.body_part:
+        sc.BodyPartExamined = source.body_part
     sc.BurnedInAnnotation = "NO"
     sc.ImageComments = "AI result" + (": NOT FOR DIAGNOSTIC USE" if not_for_diagnosis else "")
     reference = Dataset()

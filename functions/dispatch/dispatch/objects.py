@@ -70,4 +70,7 @@ def _key_source(ctx: Context, study_uid: str, ref: results.KeyImageRef) -> outpu
     orientation = [str(v) for v in header.get("PatientOrientation") or []]
     if len(orientation) != 2 or not all(orientation):
         return None
-    return outputs.KeySource(ref.sop_class_uid, ref.sop_uid, (orientation[0], orientation[1]))
+    body_part = str(header.get("BodyPartExamined") or "").strip() or None
+    return outputs.KeySource(
+        ref.sop_class_uid, ref.sop_uid, (orientation[0], orientation[1]), body_part
+    )
