@@ -107,7 +107,14 @@ async def _run_runtime(
     async with runtime:
         if settings.bucket_events_transport == "seaweedfs":
             # Ready means notifications are received: SeaweedFS drops what it cannot post.
-            await _wait_listening(settings.host, _webhook_port(settings), settings.startup_timeout)
+            await _wait_listening(
+                "bucket-events", settings.host, _webhook_port(settings), settings.startup_timeout
+            )
+        if runtime.receiver is not None:  # ready means a modality can send
+            receiver = runtime.receiver
+            await _wait_listening(
+                "dicom-receiver", receiver.host, receiver.port, settings.startup_timeout
+            )
         routes = "web app, /function/<name>/, /healthz, /metrics"
         record_gateway(settings.home.resolve(), runtime.url)
         console.print(f"[bold green]gateway[/] {escape(runtime.url)}/  ({escape(routes)})")
@@ -150,8 +157,8 @@ def _webhook_port(settings: Settings) -> int:
     return urlsplit(state.webhook_url).port or 0
 
 
-async def _wait_listening(host: str, port: int, limit: float) -> None:
-    """Return once something accepts connections on ``port`` (the bucket-events adapter)."""
+async def _wait_listening(name: str, host: str, port: int, limit: float) -> None:
+    """Return once something accepts connections on ``port`` (service ``name``)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
     while loop.time() < deadline:
@@ -162,7 +169,7 @@ async def _wait_listening(host: str, port: int, limit: float) -> None:
             continue
         writer.close()
         return
-    raise ServerError("bucket-events", f"not listening on port {port} after {limit:.0f}s")
+    raise ServerError(name, f"not listening on port {port} after {limit:.0f}s")
 
 
 @click.command()

@@ -42,7 +42,7 @@ def test_verify_exits_1_naming_the_broken_row(
     for event in every_type:
         append_event(ctx.db, event)
     intact = cli("verify")
-    assert intact.exit_code == 0 and intact.output.startswith("audit trail intact: 10 rows, head")
+    assert intact.exit_code == 0 and intact.output.startswith("audit trail intact: 13 rows, head")
     head = json.loads(cli("verify", "--json").output)
     anchor = f"{head['head_id']}:{head['head_hash']}"
     with superuser.transaction():
@@ -66,7 +66,7 @@ def test_export_writes_a_bundle_and_records_itself(
     result = cli("export", "--study", STUDY, "-o", str(target))
     assert result.exit_code == 0, result.output
     bundle = Bundle.model_validate_json(target.read_bytes())
-    assert len(bundle.entry) == 7  # the sample events that name the study
+    assert len(bundle.entry) == 10  # the sample events that name the study
     exports = query_rows(ctx.db, AuditQuery(type=EventType.ACCESS_RECORDED, actor=None)).rows
     mine = [row for row in exports if row.data["action"] == "export"]
     assert len(mine) == 1 and mine[0].study_uid == STUDY
