@@ -16,6 +16,7 @@ and the CLI without loading pynetdicom.
   :mod:`~acme.dicomnet.stow` (DICOMweb STOW-RS).
 - :mod:`~acme.dicomnet.outputs`: the objects sent back: the report's SR and a key object
   (Secondary Capture of the key image, or the PDF as Encapsulated PDF).
+- :mod:`~acme.dicomnet.results`: a report version's stored SR, PDF and key image.
 - :mod:`~acme.dicomnet.deliveries`: each delivery of a report version to a destination, in
   PostgreSQL.
 """

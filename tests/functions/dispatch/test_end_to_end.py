@@ -119,7 +119,17 @@ def test_the_sr_and_key_image_land_in_the_pacs_in_the_same_study(scenario: Scena
     assert len(pacs.instances_of_study(scenario.study_uid)) == 3
     status = json.loads(_acme(scenario.home, "status", scenario.study_uid, "--json").stdout)
     pacs_row = next(d for d in status["deliveries"] if d["destination"] == "pacs")
-    assert (pacs_row["status"], pacs_row["objects"]) == ("delivered", 2)
+    assert (pacs_row["status"], pacs_row["objects"], pacs_row["attempts"]) == ("delivered", 2, 1)
+
+    echo = _acme(scenario.home, "pacs", "echo", "pacs")
+    assert echo.returncode == 0 and "pacs: C-ECHO ok" in echo.stdout, echo.stderr
+    again = _acme(scenario.home, "pacs", "send", "pacs", scenario.study_uid, "--timeout", "60")
+    assert again.returncode == 0, again.stderr
+    assert "pacs: delivered 2 object(s) of version 1" in again.stdout
+    assert len(pacs.instances_of_study(scenario.study_uid)) == 3, "the same instances, once"
+    status = json.loads(_acme(scenario.home, "status", scenario.study_uid, "--json").stdout)
+    pacs_row = next(d for d in status["deliveries"] if d["destination"] == "pacs")
+    assert (pacs_row["status"], pacs_row["attempts"]) == ("delivered", 2)
 
 
 def test_a_destination_that_is_down_is_retried_then_dead_lettered_and_replayed(
@@ -143,6 +153,9 @@ def test_a_destination_that_is_down_is_retried_then_dead_lettered_and_replayed(
     assert "backup v1: failed" in shown.stdout
     data = _dead_letter_data(scenario, int(str(letter["id"])))
     assert data["destination"] == "backup", "the dead letter names the destination"
+
+    down = _acme(scenario.home, "pacs", "echo", "backup")
+    assert down.returncode == 1 and "destination 'backup': QIDO-RS query failed" in down.stderr
 
     with running_orthanc(scenario.folder / "backup", ae_title="BACKUP",
                          http_port=scenario.backup_port) as backup_pacs:  # fmt: skip
