@@ -24,7 +24,6 @@ import uvicorn
 from pydantic import SecretStr
 
 from acme.auth import DeliverySigner, ensure_delivery_key, served_jwks_file
-from acme.dicomnet.receiver import ReceiverConfig
 from acme.errors import ConfigError
 from acme.runtime.forwarding import Forwarding
 from acme.runtime.functions import (
@@ -240,6 +239,8 @@ class Runtime:
         """``settings`` with the DICOM receiver's port chosen (checked free, picked when 0)."""
         if not settings.dicom_receiver:
             return settings
+        from acme.dicomnet.receiver import ReceiverConfig  # pynetdicom: only when it runs
+
         ReceiverConfig.from_settings(settings)  # a bad SOP class or syntax fails here, early
         port = claim_port(settings.dicom_host, settings.dicom_port, "ACME_DICOM_PORT")
         self.receiver = ReceiverState(

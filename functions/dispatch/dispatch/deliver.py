@@ -2,8 +2,9 @@
 
 1. The destination must be configured (else :class:`Rejected`: a dead letter to replay once
    the destinations file names it again).
-2. A delivery already ``delivered`` is not sent again (a redelivered event changes nothing;
-   ``acme pacs send`` sets it back to pending first).
+2. A delivery already ``delivered`` is not sent again (a redelivered event changes nothing),
+   unless the request is ``manual`` (``acme pacs send``: send it again, even when this event
+   is handled before the command's reset to pending is committed).
 3. Build the objects (:mod:`dispatch.objects`) and send them, outside any transaction.
 4. In one transaction: the row's outcome and attempts, and ``dispatch.delivered`` or
    ``dispatch.failed`` (audited). A failure then raises :class:`DeliveryFailed`, so the router
@@ -51,7 +52,7 @@ def deliver(
     key = deliveries.DeliveryKey(request.report_id, request.version, request.destination)
     with ctx.db.connection() as conn:
         row = deliveries.find(conn, key)
-    if row is not None and row.status == "delivered":
+    if row is not None and row.status == "delivered" and request.cause != "manual":
         ctx.log.info("already delivered", destination=request.destination)
         return "already"
     instances = objects_to_send(ctx, request, destination.key_object)

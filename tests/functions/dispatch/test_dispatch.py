@@ -75,14 +75,18 @@ def test_a_delivery_sends_the_sr_and_key_image_once(
     assert sc.SourceImageSequence[0].ReferencedSOPInstanceUID == version.source_uid
     assert deliver(ctx, _request(version), None, senders=_with(sender)) == "already"
     assert len(sender.sent) == 2, "a redelivered request sends nothing"
+    manual = _request(version).model_copy(update={"cause": "manual"})
+    assert deliver(ctx, manual, None, senders=_with(sender)) == "delivered"
+    assert len(sender.sent) == 4, "a manual request sends again, even before its reset is seen"
     row = _row(ctx, version)
     assert (row.status, row.attempts, row.sop_uids) == (
         "delivered",
-        1,
+        2,
         [version.sr_uid, sc.SOPInstanceUID],
     )
-    [done] = published(ctx.settings, EventType.DISPATCH_DELIVERED)
-    assert done.data["sop_uids"] == row.sop_uids and done.data["protocol"] == "dimse"
+    first, second = published(ctx.settings, EventType.DISPATCH_DELIVERED)
+    assert first.data["sop_uids"] == row.sop_uids and first.data["protocol"] == "dimse"
+    assert (first.data["attempts"], second.data["attempts"]) == (1, 2)
 
 
 def test_a_failed_attempt_is_recorded_announced_and_raised_for_a_retry(
