@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from acme.dicomnet.peers import AllowedPeer, check_ae_title, parse_allow_list
 from acme.errors import ConfigError
 
 ENV_PREFIX = "ACME_"
@@ -335,6 +336,56 @@ class Settings(BaseSettings):
             " beyond it they get 429 and are not recorded."
         ),
     )
+    dicom_receiver: bool = Field(
+        True, description="Run the DICOM C-STORE receiver with acme up (false: no DICOM port)."
+    )
+    dicom_ae_title: str = Field(
+        "ACME",
+        description="AE title of the receiver, and the calling AE title of what dispatch sends.",
+    )
+    dicom_host: str = Field(
+        "127.0.0.1", description="Address the receiver listens on (0.0.0.0 for the intranet)."
+    )
+    dicom_port: int = Field(
+        11112, ge=0, le=65535, description="Port of the DICOM receiver; 0 picks a free one."
+    )
+    dicom_calling_aes: str = Field(
+        "",
+        description=(
+            "Comma-separated calling AE titles allowed to associate, each optionally"
+            " TITLE@address or TITLE@CIDR; empty: every association is refused."
+        ),
+    )
+    dicom_sop_classes: str = Field(
+        "storage",
+        description=(
+            "SOP classes the receiver accepts: storage (every Storage SOP Class), or"
+            " comma-separated UIDs and keywords such as CTImageStorage."
+        ),
+    )
+    dicom_transfer_syntaxes: str = Field(
+        "uncompressed,jpeg2000,jpegls,jpeg-lossless,rle",
+        description="Transfer syntaxes the receiver accepts: group names or UIDs, comma-separated.",
+    )
+    dicom_acse_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds the receiver waits for association messages."
+    )
+    dicom_dimse_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds the receiver waits for a DIMSE message."
+    )
+    dicom_network_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Seconds of silence after which the receiver cuts a peer off (mid-PDU too).",
+    )
+    dicom_max_associations: int = Field(
+        10, ge=1, le=1000, description="Associations the receiver serves at once."
+    )
+    destinations_file: Path | None = Field(
+        None,
+        description=("YAML file of the PACS destinations dispatch sends results to; unset: none."),
+    )
     db_pool_min: int = Field(1, ge=0, description="Minimum PostgreSQL pool size.")
     db_pool_max: int = Field(10, ge=1, description="Maximum PostgreSQL pool size.")
     startup_timeout: float = Field(
@@ -384,6 +435,24 @@ class Settings(BaseSettings):
             raise ValueError("expected an http(s):// URL of a JSON Web Key Set")
         return value
 
+    @field_validator("dicom_ae_title")
+    @classmethod
+    def _ae_title(cls, value: str) -> str:
+        return check_ae_title(value)
+
+    @field_validator("dicom_calling_aes")
+    @classmethod
+    def _allow_list(cls, value: str) -> str:
+        parse_allow_list(value)
+        return value
+
+    @field_validator("dicom_transfer_syntaxes", "dicom_sop_classes")
+    @classmethod
+    def _uid_list(cls, value: str) -> str:
+        if not any(part.strip() for part in value.split(",")):
+            raise ValueError("expected at least one comma-separated name or UID")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _cidr_list(cls, value: str) -> str:
@@ -401,6 +470,11 @@ class Settings(BaseSettings):
         """``trusted_proxies`` parsed."""
         parts = (p.strip() for p in self.trusted_proxies.split(","))
         return tuple(ip_network(p, strict=False) for p in parts if p)
+
+    @property
+    def allowed_peers(self) -> tuple[AllowedPeer, ...]:
+        """``dicom_calling_aes`` parsed."""
+        return parse_allow_list(self.dicom_calling_aes)
 
     @property
     def function_names(self) -> frozenset[str] | None:

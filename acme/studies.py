@@ -29,6 +29,20 @@ class SeriesState(BaseModel):
     reason: str | None = None
 
 
+class DeliverySummary(BaseModel):
+    """One report version sent (or being sent) to one PACS destination."""
+
+    model_config = ConfigDict(frozen=True)
+
+    destination: str
+    version: int
+    status: str
+    attempts: int
+    objects: int
+    last_error: str | None
+    updated_at: datetime
+
+
 class StudySummary(BaseModel):
     """One study as people ask about it: where it is, what the AI said, how long it took."""
 
@@ -52,6 +66,7 @@ class StudySummary(BaseModel):
     completed_at: datetime | None
     inferred_at: datetime | None
     reported_at: datetime | None
+    deliveries: list[DeliverySummary] = []
 
     def reached(self, state: str) -> bool:
         """True when the study is at ``state`` or further along the automated path."""
@@ -100,6 +115,14 @@ ORDER BY f.probability DESC
 """
 
 
+_DELIVERIES = """
+SELECT study_uid, destination, version, status, attempts, cardinality(sop_uids) AS objects,
+       last_error, updated_at
+FROM dispatch_deliveries WHERE study_uid = ANY(%s)
+ORDER BY version, requested_at, destination
+"""
+
+
 def study_summaries(pool: Pool, study_uids: list[str]) -> dict[str, StudySummary]:
     """Summaries of the studies that exist among ``study_uids`` (absent ones are left out)."""
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -107,6 +130,11 @@ def study_summaries(pool: Pool, study_uids: list[str]) -> dict[str, StudySummary
         findings = cur.execute(_FINDINGS, (study_uids,)).fetchall()
         routed = {row["study_uid"]: routed_series(conn, row["study_uid"]) for row in rows}
         conflicts = record_conflicts(conn, study_uids)
+        sent = cur.execute(_DELIVERIES, (study_uids,)).fetchall()
+    by_delivery: dict[str, list[DeliverySummary]] = {}
+    for row in sent:
+        study = row.pop("study_uid")
+        by_delivery.setdefault(study, []).append(DeliverySummary(**row))
     by_study: dict[str, list[Finding]] = {}
     for row in findings:
         study_uid = row.pop("study_uid")
@@ -117,6 +145,7 @@ def study_summaries(pool: Pool, study_uids: list[str]) -> dict[str, StudySummary
             findings=by_study.get(row["study_uid"], []),
             without_results=_without_results(routed[row["study_uid"]]),
             patient_conflicts=list(conflicts.get(row["study_uid"], ())),
+            deliveries=by_delivery.get(row["study_uid"], []),
         )
         for row in rows
     }

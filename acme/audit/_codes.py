@@ -68,6 +68,9 @@ EVENT_CODES: Mapping[str, EventCodes] = MappingProxyType(
         EventType.INFERENCE_FAILED: EventCodes(APPLICATION_ACTIVITY, "E", "8"),
         EventType.REPORT_DRAFTED: EventCodes(PATIENT_RECORD, "C"),
         EventType.REPORT_SIGNED: EventCodes(PATIENT_RECORD, "U"),
+        EventType.DISPATCH_REQUESTED: EventCodes(APPLICATION_ACTIVITY, "E"),
+        EventType.DISPATCH_DELIVERED: EventCodes(INSTANCES_TRANSFERRED, "R"),
+        EventType.DISPATCH_FAILED: EventCodes(INSTANCES_TRANSFERRED, "R", "8"),
         EventType.TICK: EventCodes(APPLICATION_ACTIVITY, "E"),
     }
 )

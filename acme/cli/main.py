@@ -13,6 +13,7 @@ from acme.cli.data_commands import samples, send
 from acme.cli.demo_commands import demo
 from acme.cli.dlq_commands import dlq
 from acme.cli.model_commands import models
+from acme.cli.pacs_commands import pacs
 from acme.cli.stack_commands import status, up
 from acme.cli.study_commands import wait
 from acme.errors import AcmeError
@@ -38,6 +39,7 @@ cli.add_command(bench)
 cli.add_command(wait)
 cli.add_command(token)
 cli.add_command(audit)
+cli.add_command(pacs)
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ from acme.runtime import PrefixedLines, Runtime, Stack, load_stack
 from acme.settings import Settings, load_settings
 from acme.stack import EmbeddedStack, ServerHealth, stack_health
 from acme.stack.ports import claim_port
-from acme.stack.state import read_state, record_gateway
+from acme.stack.state import read_state, record_gateway, record_receiver
+from acme.stack.status import receiver_health
 
 
 @click.command()
@@ -107,10 +108,25 @@ async def _run_runtime(
     async with runtime:
         if settings.bucket_events_transport == "seaweedfs":
             # Ready means notifications are received: SeaweedFS drops what it cannot post.
-            await _wait_listening(settings.host, _webhook_port(settings), settings.startup_timeout)
+            await _wait_listening(
+                "bucket-events", settings.host, _webhook_port(settings), settings.startup_timeout
+            )
+        if runtime.receiver is not None:  # ready means a modality can send
+            receiver = runtime.receiver
+            await _wait_listening(
+                "dicom-receiver", receiver.host, receiver.port, settings.startup_timeout
+            )
         routes = "web app, /function/<name>/, /healthz, /metrics"
         record_gateway(settings.home.resolve(), runtime.url)
         console.print(f"[bold green]gateway[/] {escape(runtime.url)}/  ({escape(routes)})")
+        if runtime.receiver is not None:
+            receiver = runtime.receiver
+            record_receiver(settings.home.resolve(), receiver)
+            allowed = ", ".join(str(peer) for peer in settings.allowed_peers) or "none"
+            console.print(
+                f"[bold green]dicom receiver[/] AE title {escape(receiver.ae_title)} on "
+                f"{receiver.host}:{receiver.port}  (calling AEs allowed: {escape(allowed)})"
+            )
         console.print(f"functions: {', '.join(runtime.deployed) or 'none'}")
         console.print(f"home: {settings.home.resolve()}  ·  Ctrl-C to stop")
         watcher = asyncio.create_task(_watch_servers(servers, console), name="acme-servers")
@@ -142,8 +158,8 @@ def _webhook_port(settings: Settings) -> int:
     return urlsplit(state.webhook_url).port or 0
 
 
-async def _wait_listening(host: str, port: int, limit: float) -> None:
-    """Return once something accepts connections on ``port`` (the bucket-events adapter)."""
+async def _wait_listening(name: str, host: str, port: int, limit: float) -> None:
+    """Return once something accepts connections on ``port`` (service ``name``)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
     while loop.time() < deadline:
@@ -154,7 +170,7 @@ async def _wait_listening(host: str, port: int, limit: float) -> None:
             continue
         writer.close()
         return
-    raise ServerError("bucket-events", f"not listening on port {port} after {limit:.0f}s")
+    raise ServerError(name, f"not listening on port {port} after {limit:.0f}s")
 
 
 @click.command()
@@ -172,6 +188,9 @@ def status(study_uid: str | None, object_key: str | None, as_json: bool) -> None
         show_study(settings, study_uid, as_json=as_json)
         return
     health = stack_health(settings)
+    receiver = receiver_health(settings)
+    if receiver is not None:
+        health.append(receiver)
     if as_json:
         click.echo(json.dumps({"servers": [h.model_dump(mode="json") for h in health]}, indent=2))
     else:
@@ -185,10 +204,13 @@ def _health_table(health: list[ServerHealth]) -> Table:
     for column in ("server", "healthy", "address", "managed", "restarts", "detail"):
         table.add_column(column)
     for h in health:
+        address = h.url or "-"
+        if h.ae_title is not None:
+            address = f"{h.ae_title}@{h.url or '-'}"
         table.add_row(
             h.name,
             "[green]yes[/]" if h.healthy else "[red]no[/]",
-            h.url or "-",
+            escape(address),
             "embedded" if h.managed else "external",
             str(h.restarts) if h.managed else "-",
             h.detail,

@@ -46,6 +46,12 @@ def _study_table(summary: StudySummary) -> Table:
         )
         or "-",
         "report": f"{summary.report_id} ({summary.report_status})" if summary.report_id else "-",
+        "sent to PACS": "\n".join(
+            f"{d.destination} v{d.version}: {d.status} ({d.objects} objects, {d.attempts} attempts)"
+            + (f" - {d.last_error}" if d.status != "delivered" and d.last_error else "")
+            for d in summary.deliveries
+        )
+        or "-",
     }
     for series in summary.without_results:
         rows[f"series {series.series_uid}"] = f"{series.modality} ({series.pipeline}): " + (

@@ -29,8 +29,11 @@ from acme.events.types import S3_TYPE_PREFIX, EventType
 from acme.events.values import (
     BodyPart,
     BucketName,
+    DestinationName,
     Detail,
     DicomUID,
+    DispatchCause,
+    DispatchProtocol,
     InferenceFailure,
     InferencePipeline,
     Label,
@@ -284,6 +287,46 @@ class ReportSigned(EventData):
     signed_at: AwareDatetime
 
 
+class DispatchRequested(EventData):
+    """``dispatch.requested``: a report version is to be sent to one PACS destination."""
+
+    report_id: UUID
+    version: int = Field(ge=1)
+    study_uid: DicomUID
+    destination: DestinationName
+    cause: DispatchCause
+    requested_at: AwareDatetime
+
+
+class DispatchDelivered(EventData):
+    """``dispatch.delivered``: the destination accepted every object of a report version."""
+
+    report_id: UUID
+    version: int = Field(ge=1)
+    study_uid: DicomUID
+    destination: DestinationName
+    protocol: DispatchProtocol
+    sop_uids: tuple[DicomUID, ...] = Field(
+        min_length=1, description="SOP Instance UIDs sent: the SR, then the key object if any."
+    )
+    attempts: int = Field(ge=1, description="Attempts this delivery took.")
+    delivered_at: AwareDatetime
+
+
+class DispatchFailed(EventData):
+    """``dispatch.failed``: one attempt to send a report version to a destination failed (the
+    router retries it, then dead-letters the ``dispatch.requested`` event)."""
+
+    report_id: UUID
+    version: int = Field(ge=1)
+    study_uid: DicomUID
+    destination: DestinationName
+    protocol: DispatchProtocol
+    attempt: int = Field(ge=1)
+    detail: Detail
+    failed_at: AwareDatetime
+
+
 class AccessRecorded(EventData):
     """``access.recorded``: someone read (or tried to read) protected health information."""
 
@@ -332,6 +375,9 @@ EVENT_MODELS: Mapping[str, type[EventData]] = MappingProxyType(
         EventType.INFERENCE_FAILED: InferenceFailed,
         EventType.REPORT_DRAFTED: ReportDrafted,
         EventType.REPORT_SIGNED: ReportSigned,
+        EventType.DISPATCH_REQUESTED: DispatchRequested,
+        EventType.DISPATCH_DELIVERED: DispatchDelivered,
+        EventType.DISPATCH_FAILED: DispatchFailed,
         EventType.ACCESS_RECORDED: AccessRecorded,
         EventType.TICK: Tick,
     }

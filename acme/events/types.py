@@ -31,6 +31,9 @@ class EventType(StrEnum):
     INFERENCE_FAILED = f"{ACME_TYPE_PREFIX}inference.failed"
     REPORT_DRAFTED = f"{ACME_TYPE_PREFIX}report.drafted"
     REPORT_SIGNED = f"{ACME_TYPE_PREFIX}report.signed"
+    DISPATCH_REQUESTED = f"{ACME_TYPE_PREFIX}dispatch.requested"
+    DISPATCH_DELIVERED = f"{ACME_TYPE_PREFIX}dispatch.delivered"
+    DISPATCH_FAILED = f"{ACME_TYPE_PREFIX}dispatch.failed"
     ACCESS_RECORDED = f"{ACME_TYPE_PREFIX}access.recorded"
     TICK = f"{ACME_TYPE_PREFIX}tick"
 

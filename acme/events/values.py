@@ -140,3 +140,15 @@ Pipeline = Literal["cxr", "ct", "none"]
 
 InferencePipeline = Literal["cxr", "ct"]
 """The pipelines that run a model."""
+
+DestinationName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"),
+    Field(description="A PACS destination of the destinations file (ACME_DESTINATIONS_FILE)."),
+]
+
+DispatchCause = Literal["report.drafted", "report.signed", "manual"]
+"""Why a report version is sent to a destination: its event, or an operator (acme pacs send)."""
+
+DispatchProtocol = Literal["dimse", "dicomweb"]
+"""How a destination receives: DICOM C-STORE, or DICOMweb STOW-RS."""

@@ -38,6 +38,8 @@ from acme.runtime.metrics import RuntimeMetrics
 from acme.runtime.router import Router, TriggerSpec
 from acme.runtime.stackfile import Stack
 from acme.settings import Settings, env_name
+from acme.stack.ports import claim_port
+from acme.stack.state import ReceiverState
 from acme.stack.status import ServerHealth, stack_health
 
 __all__ = [
@@ -104,9 +106,13 @@ def function_launches(
 def service_launches(
     settings: Settings, *, inherited: Mapping[str, str], cwd: Path
 ) -> list[ServiceLaunch]:
-    """The bucket-events adapter and the tick source, as the cluster runs them: processes."""
+    """The bucket-events adapter, the tick source and (``ACME_DICOM_RECEIVER``) the DICOM
+    receiver, as the cluster runs them: processes."""
     env = _base_environment(settings, inherited)
     logs = settings.home.resolve() / "functions"
+    modules = [("bucket-events", "acme.runtime.bucket_events"), ("tick", "acme.runtime.tick")]
+    if settings.dicom_receiver:
+        modules.append(("dicom-receiver", "acme.runtime.dicom_receiver"))
     return [
         ServiceLaunch(
             name=name,
@@ -115,10 +121,7 @@ def service_launches(
             cwd=cwd,
             log_path=logs / f"{name}.log",
         )
-        for name, module in (
-            ("bucket-events", "acme.runtime.bucket_events"),
-            ("tick", "acme.runtime.tick"),
-        )
+        for name, module in modules
     ]
 
 
@@ -200,9 +203,11 @@ class Runtime:
         launches: list[ProcessLaunch] = [
             *function_launches(stack, settings, inherited=inherited_env, names=self.deployed)
         ]
+        self.receiver: ReceiverState | None = None
         if with_events:
             cwd = stack.path.resolve().parent
-            launches += service_launches(settings, inherited=inherited_env, cwd=cwd)
+            services = self._with_receiver_port(settings)
+            launches += service_launches(services, inherited=inherited_env, cwd=cwd)
         self.pool = FunctionPool(
             launches,
             host=settings.host,
@@ -229,6 +234,19 @@ class Runtime:
         )
         self.url = ""
         self._exits = contextlib.AsyncExitStack()
+
+    def _with_receiver_port(self, settings: Settings) -> Settings:
+        """``settings`` with the DICOM receiver's port chosen (checked free, picked when 0)."""
+        if not settings.dicom_receiver:
+            return settings
+        from acme.dicomnet.receiver import ReceiverConfig  # pynetdicom: only when it runs
+
+        ReceiverConfig.from_settings(settings)  # a bad SOP class or syntax fails here, early
+        port = claim_port(settings.dicom_host, settings.dicom_port, "ACME_DICOM_PORT")
+        self.receiver = ReceiverState(
+            ae_title=settings.dicom_ae_title, host=settings.dicom_host, port=port
+        )
+        return settings.model_copy(update={"dicom_port": port})
 
     async def __aenter__(self) -> Runtime:
         await self.start()

@@ -158,9 +158,11 @@ class EmbeddedStack:
         server = server.model_copy(update={"restarts": server.restarts + 1,
                                            "pid": launch.process.pid})  # fmt: skip
         self.state = self.state.model_copy(update={"servers": {**self.state.servers, name: server}})
-        current = read_state(self.home)  # keep what others added (the gateway's URL)
+        current = read_state(self.home)  # keep what others added (gateway, receiver)
         if current is not None and current.pid == self.state.pid:
-            self.state = self.state.model_copy(update={"gateway_url": current.gateway_url})
+            self.state = self.state.model_copy(
+                update={"gateway_url": current.gateway_url, "receiver": current.receiver}
+            )
         write_state(self.home, self.state)
         return server.restarts
 

@@ -26,6 +26,16 @@ class ServerState(BaseModel):
     """Times the supervisor of ``acme up`` started the server again after it exited."""
 
 
+class ReceiverState(BaseModel):
+    """Where the DICOM receiver of a running ``acme up`` listens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ae_title: str
+    host: str
+    port: int
+
+
 class StackState(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -35,6 +45,7 @@ class StackState(BaseModel):
     webhook_url: str
     ready_seconds: float
     gateway_url: str | None = None
+    receiver: ReceiverState | None = None
 
     def is_running(self) -> bool:
         """True when the ``acme up`` that wrote this file is still alive."""
@@ -70,6 +81,13 @@ def record_gateway(home: Path, url: str) -> None:
     state = read_state(home)
     if state is not None:
         write_state(home, state.model_copy(update={"gateway_url": url}))
+
+
+def record_receiver(home: Path, receiver: ReceiverState) -> None:
+    """Add the DICOM receiver's address to the running stack's state."""
+    state = read_state(home)
+    if state is not None:
+        write_state(home, state.model_copy(update={"receiver": receiver}))
 
 
 def clear_state(home: Path) -> None:

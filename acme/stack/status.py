@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,6 +36,10 @@ class ServerHealth(BaseModel):
     probe_ms: float | None = None
     restarts: int = 0
     """Times ``acme up`` started the (embedded) server again after it exited."""
+    ae_title: str | None = None
+    """The DICOM receiver's AE title (only on its row)."""
+    port: int | None = None
+    """The DICOM receiver's port (only on its row)."""
 
 
 def connect_settings(settings: Settings) -> Settings:
@@ -88,3 +93,36 @@ def stack_health(settings: Settings, timeout: float = 3.0) -> list[ServerHealth]
 
     with ThreadPoolExecutor(max_workers=len(probes)) as pool:
         return list(pool.map(check, list(probes)))
+
+
+RECEIVER = "dicom-receiver"
+
+
+def receiver_health(settings: Settings, timeout: float = 3.0) -> ServerHealth | None:
+    """The DICOM receiver of the running ``acme up`` (None when ``ACME_DICOM_RECEIVER`` is
+    off): listening means it accepts connections on its port."""
+    if not settings.dicom_receiver:
+        return None
+    state = read_state(settings.home.resolve())
+    known = state.receiver if state is not None and state.is_running() else None
+    if known is None:
+        return ServerHealth(
+            name=RECEIVER, url=None, managed=True, healthy=False, detail="not running",
+            ae_title=settings.dicom_ae_title, port=settings.dicom_port or None,
+        )  # fmt: skip
+    began = time.monotonic()
+    address = f"{known.host}:{known.port}"
+    try:
+        with socket.create_connection((known.host, known.port), timeout=timeout):
+            pass
+    except OSError as exc:
+        return ServerHealth(
+            name=RECEIVER, url=address, managed=True, healthy=False,
+            detail=f"unreachable: {exc.strerror or type(exc).__name__}",
+            ae_title=known.ae_title, port=known.port,
+        )  # fmt: skip
+    return ServerHealth(
+        name=RECEIVER, url=address, managed=True, healthy=True, detail="listening",
+        probe_ms=round((time.monotonic() - began) * 1000, 1),
+        ae_title=known.ae_title, port=known.port,
+    )  # fmt: skip

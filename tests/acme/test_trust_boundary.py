@@ -25,7 +25,13 @@ from acme.auth import DeliverySigner, delivery_key_path, mint_token
 from acme.auth._keyfile import load_private_key
 from acme.db import make_pool
 from acme.events import EventType, S3Object, new_event, to_binary_http
-from acme.events.models import InferenceCompleted, ReportSigned, SeriesCompleted, Timings
+from acme.events.models import (
+    DispatchRequested,
+    InferenceCompleted,
+    ReportSigned,
+    SeriesCompleted,
+    Timings,
+)
 from acme.runtime import load_stack
 from acme.settings import Settings
 
@@ -45,6 +51,18 @@ FORGED: dict[str, CloudEvent] = {
             signed_at=NOW,
         ),
         source="/acme/functions/report",
+    ),
+    "dispatch": new_event(
+        EventType.DISPATCH_REQUESTED,
+        DispatchRequested(
+            report_id=uuid.uuid4(),
+            version=1,
+            study_uid=STUDY,
+            destination="pacs",
+            cause="manual",
+            requested_at=NOW,
+        ),
+        source="/acme/cli",
     ),
     "dicom-ingest": new_event(
         "com.amazonaws.s3.ObjectCreated:Put",

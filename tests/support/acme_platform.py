@@ -26,6 +26,7 @@ def running_platform(home: Path, *, extra: Mapping[str, str] | None = None) -> I
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACME_") and k != "K_SINK"}
     env.update({"ACME_HOME": str(home), "ACME_GATEWAY_PORT": "0", "ACME_LOG_FORMAT": "console"})
+    env["ACME_DICOM_PORT"] = "0"  # the receiver's default port may be taken by another run
     env.update(extra or {})
     log = (home / "platform.log").open("w")
     proc = subprocess.Popen(

@@ -18,8 +18,10 @@ ACME = [sys.executable, "-m", "acme.cli.main"]
 
 
 def clean_env(**acme: str) -> dict[str, str]:
-    """The current environment without any ACME_*/K_SINK variable, plus ``acme``."""
+    """The current environment without any ACME_*/K_SINK variable, plus ``acme`` (and the
+    DICOM receiver on a free port unless ``acme`` says otherwise)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACME_") and k != "K_SINK"}
+    env["ACME_DICOM_PORT"] = "0"  # the receiver's default port may be taken by another run
     env.update(acme)
     return env
 

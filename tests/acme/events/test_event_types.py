@@ -4,7 +4,7 @@ import acme.events
 from acme.events import EventType, is_object_created, s3_event_type
 
 
-def test_the_ten_platform_types() -> None:
+def test_the_thirteen_platform_types() -> None:
     assert [str(t) for t in EventType] == [
         "org.acme.imaging.instance.stored",
         "org.acme.imaging.instance.rejected",
@@ -14,6 +14,9 @@ def test_the_ten_platform_types() -> None:
         "org.acme.imaging.inference.failed",
         "org.acme.imaging.report.drafted",
         "org.acme.imaging.report.signed",
+        "org.acme.imaging.dispatch.requested",
+        "org.acme.imaging.dispatch.delivered",
+        "org.acme.imaging.dispatch.failed",
         "org.acme.imaging.access.recorded",
         "org.acme.imaging.tick",
     ]
@@ -38,6 +41,9 @@ def test_public_names_are_pinned() -> None:
         "S3_TYPE_PREFIX",
         "AccessRecorded",
         "Coding",
+        "DispatchDelivered",
+        "DispatchFailed",
+        "DispatchRequested",
         "EventData",
         "EventType",
         "fact_id",

@@ -78,6 +78,8 @@ def test_up_reports_healthy_stops_cleanly_and_keeps_data(
     state = wait_for_state(home, first)
     report = status_json(env)
     servers = {s["name"]: s for s in report["servers"]}  # type: ignore[attr-defined]
+    receiver = servers.pop("dicom-receiver")  # listed too, once acme up's runtime runs
+    assert receiver["ae_title"] == "ACME"
     assert set(servers) == {"nats", "postgres", "redis", "s3"}
     assert all(s["healthy"] and s["managed"] for s in servers.values()), report
     assert "***" in servers["postgres"]["url"], "the password must never be printed"

@@ -1,0 +1,1 @@
+"""The dispatch function's own steps: ask for deliveries, then deliver one."""
