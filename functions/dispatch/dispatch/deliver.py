@@ -63,10 +63,10 @@ def deliver(
     except SendError as exc:
         _record_failure(ctx, request, key, destination.type, exc, traceparent)
         raise DeliveryFailed(str(exc)) from exc
-    with ctx.db.connection() as conn, conn.transaction():
-        deliveries.request(conn, key, request.study_uid, request.cause)
-        attempts = deliveries.mark_delivered(conn, key, sop_uids)
-        ctx.emit(
+    with ctx.transaction() as tx:
+        deliveries.request(tx.conn, key, request.study_uid, request.cause)
+        attempts = deliveries.mark_delivered(tx.conn, key, sop_uids)
+        tx.emit(
             EventType.DISPATCH_DELIVERED,
             DispatchDelivered(
                 report_id=request.report_id, version=request.version,
@@ -91,10 +91,10 @@ def _record_failure(
     error: SendError,
     traceparent: str | None,
 ) -> None:
-    with ctx.db.connection() as conn, conn.transaction():
-        deliveries.request(conn, key, request.study_uid, request.cause)
-        attempt = deliveries.mark_failed(conn, key, error.detail)
-        ctx.emit(
+    with ctx.transaction() as tx:
+        deliveries.request(tx.conn, key, request.study_uid, request.cause)
+        attempt = deliveries.mark_failed(tx.conn, key, error.detail)
+        tx.emit(
             EventType.DISPATCH_FAILED,
             DispatchFailed(
                 report_id=request.report_id, version=request.version,

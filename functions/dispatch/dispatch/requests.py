@@ -24,11 +24,11 @@ def request_deliveries(
     kind: ReportEvent = "drafted" if isinstance(report, ReportDrafted) else "signed"
     names = load_destinations(ctx.settings.destinations_file).sending_on(kind)
     cause: DispatchCause = "report.drafted" if kind == "drafted" else "report.signed"
-    with ctx.db.connection() as conn, conn.transaction():
+    with ctx.transaction() as tx:
         for name in names:
             key = deliveries.DeliveryKey(report.report_id, report.version, name)
-            deliveries.request(conn, key, report.study_uid, cause)
-            ctx.emit(
+            deliveries.request(tx.conn, key, report.study_uid, cause)
+            tx.emit(
                 EventType.DISPATCH_REQUESTED,
                 DispatchRequested(
                     report_id=report.report_id, version=report.version,
