@@ -194,8 +194,7 @@ def test_the_test_stack_file_loads_with_its_handlers() -> None:
         ),
         (
             _with("annotations", **{"com.acme.concurrency": "a few"}),
-            "functions.infer-cxr.annotations.com.acme.concurrency: Input should be a valid "
-            "integer",
+            "functions.infer-cxr.annotations.com.acme.concurrency: Input should be a valid integer",
         ),
         (
             _with("limits", **{"nvidia.com/gpu": "two"}),
