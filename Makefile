@@ -3,16 +3,22 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP := tools/manifests/node_modules/.installed
 
 .PHONY: install demo up test lint typecheck unit schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,localstack]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# the manifest checks (tests/acme/render): upstream Kubernetes and Knative schemas and types
+$(NODE_STAMP): tools/manifests/package.json tools/manifests/package-lock.json
+	npm ci --prefix tools/manifests --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 ## make demo: start the embedded platform, send the sample studies, show what happened
 demo: install
@@ -40,4 +46,4 @@ schemas: install
 	$(BIN)/python -m acme.events.schema
 
 clean:
-	rm -rf $(VENV) .acme .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) tools/manifests/node_modules .acme .mypy_cache .ruff_cache .pytest_cache
