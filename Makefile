@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tools/manifests/node_modules/.installed
 
-.PHONY: install demo up test lint typecheck unit schemas clean
+.PHONY: install demo demo-localstack up test lint typecheck unit schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ install: $(STAMP) $(NODE_STAMP)
 ## make demo: start the embedded platform, send the sample studies, show what happened
 demo: install
 	$(BIN)/acme demo
+
+## make demo-localstack: the demo with every bucket in LocalStack (S3 -> SQS notifications)
+demo-localstack: install
+	$(BIN)/python tests/support/localstack.py demo
 
 ## make up: the whole platform in the foreground
 up: install

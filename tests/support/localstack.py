@@ -1,4 +1,9 @@
-"""LocalStack (S3 and SQS) as a child process, without Docker."""
+"""LocalStack (S3 and SQS) as a child process, without Docker; ``dicom-inbox`` notifying SQS.
+
+Also the developers' demo against LocalStack (``make demo-localstack``)::
+
+    .venv/bin/python tests/support/localstack.py demo
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import boto3
 import httpx
 
 from acme.stack.ports import free_port
@@ -18,6 +24,7 @@ from acme.stack.ports import free_port
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+QUEUE = "acme-bucket-events"
 
 
 @contextmanager
@@ -81,3 +88,42 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], root: Path, limit: fl
 def queue_url(url: str, name: str) -> str:
     """The path-style URL of queue ``name`` (SQS_ENDPOINT_STRATEGY=path)."""
     return f"{url}/queue/{REGION}/{ACCOUNT}/{name}"
+
+
+def prepare_inbox(url: str) -> dict[str, str]:
+    """Create ``dicom-inbox`` notifying an SQS queue of every new object; the ``ACME_*``
+    settings under which ``acme up`` uses LocalStack's S3 and that queue."""
+    clients = {"endpoint_url": url, "region_name": REGION, **CREDENTIALS}
+    s3, sqs = boto3.client("s3", **clients), boto3.client("sqs", **clients)
+    s3.create_bucket(Bucket="dicom-inbox")
+    queue = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    target = {"QueueArn": arn["Attributes"]["QueueArn"], "Events": ["s3:ObjectCreated:*"]}
+    s3.put_bucket_notification_configuration(
+        Bucket="dicom-inbox", NotificationConfiguration={"QueueConfigurations": [target]}
+    )
+    return {
+        "ACME_S3_URL": url,
+        "ACME_S3_ACCESS_KEY": CREDENTIALS["aws_access_key_id"],
+        "ACME_S3_SECRET_KEY": CREDENTIALS["aws_secret_access_key"],
+        "ACME_S3_REGION": REGION,
+        "ACME_BUCKET_EVENTS_TRANSPORT": "sqs",
+        "ACME_SQS_QUEUE_URL": queue_url(url, QUEUE),
+        "ACME_SQS_ENDPOINT_URL": url,
+        "ACME_SQS_WAIT_SECONDS": "1",
+    }
+
+
+def _demo() -> int:
+    """``acme demo`` with every bucket in LocalStack and notifications through SQS."""
+    with running_localstack(Path(os.environ.get("ACME_HOME", ".acme")) / "localstack") as url:
+        env = {**os.environ, **prepare_inbox(url)}
+        print(f"LocalStack at {url}: dicom-inbox notifies SQS queue {QUEUE}", flush=True)
+        acme = Path(sys.executable).with_name("acme")
+        return subprocess.run([str(acme), "demo"], env=env, check=False).returncode
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["demo"]:
+        sys.exit("usage: python tests/support/localstack.py demo")
+    sys.exit(_demo())

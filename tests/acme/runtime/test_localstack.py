@@ -14,7 +14,7 @@ import pytest
 from acme_platform import running_platform, wait_until
 from click.testing import CliRunner
 from jetstream import published
-from localstack import CREDENTIALS, REGION, queue_url, running_localstack
+from localstack import CREDENTIALS, QUEUE, REGION, prepare_inbox, running_localstack
 
 from acme.cli.main import cli
 from acme.db import make_pool
@@ -23,7 +23,6 @@ from acme.samples import MANIFEST_NAME, SampleManifest
 from acme.settings import Settings
 
 FAST_ROUTING = Path(__file__).parents[2] / "functions" / "dicom_ingest" / "routing-fast.yml"
-QUEUE = "acme-bucket-events"
 
 pytestmark = pytest.mark.localstack
 
@@ -51,29 +50,7 @@ def test_a_chest_xray_put_into_localstack_s3_is_reported(tmp_path: Path) -> None
     with running_localstack(tmp_path / "localstack") as url:
         clients = {"endpoint_url": url, "region_name": REGION, **CREDENTIALS}
         s3, sqs = boto3.client("s3", **clients), boto3.client("sqs", **clients)
-        s3.create_bucket(Bucket="dicom-inbox")
-        queue = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
-        s3.put_bucket_notification_configuration(
-            Bucket="dicom-inbox",
-            NotificationConfiguration={
-                "QueueConfigurations": [
-                    {
-                        "QueueArn": arn["Attributes"]["QueueArn"],
-                        "Events": ["s3:ObjectCreated:*"],
-                    }
-                ]
-            },
-        )
-        extra = {
-            "ACME_S3_URL": url,
-            "ACME_S3_ACCESS_KEY": CREDENTIALS["aws_access_key_id"],
-            "ACME_S3_SECRET_KEY": CREDENTIALS["aws_secret_access_key"],
-            "ACME_S3_REGION": REGION,
-            "ACME_BUCKET_EVENTS_TRANSPORT": "sqs",
-            "ACME_SQS_QUEUE_URL": queue_url(url, QUEUE),
-            "ACME_SQS_ENDPOINT_URL": url,
-            "ACME_SQS_WAIT_SECONDS": "1",
+        extra = prepare_inbox(url) | {
             "ACME_FUNCTIONS": "dicom-ingest,infer-cxr,report-events",
             "ACME_ROUTING_FILE": str(FAST_ROUTING),
             "ACME_TICK_SECONDS": "1",
@@ -98,6 +75,7 @@ def test_a_chest_xray_put_into_localstack_s3_is_reported(tmp_path: Path) -> None
         assert s3.list_objects_v2(Bucket="dicom-inbox").get("KeyCount") == 0
         results = [o["Key"] for o in s3.list_objects_v2(Bucket="results").get("Contents", [])]
         assert any(study.study_uid in k for k in results), results
+        queue = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
         left = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages", [])
         assert not [m for m in left if "ObjectCreated" in m["Body"]], "notification not consumed"
     print(f"\nLocalStack: put to reported in {took:.1f}s")
