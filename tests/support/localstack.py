@@ -23,6 +23,8 @@ from acme.stack.ports import free_port
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
+LOCALSTACK_PYTHON = Path(__file__).resolve().parents[2] / ".venv-localstack" / "bin" / "python"
+"""LocalStack's own virtualenv (``make install``): its moto fork must not replace the project's."""
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 QUEUE = "acme-bucket-events"
 
@@ -49,8 +51,9 @@ def running_localstack(root: Path, *, limit: float = 120.0) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     log = (root / "localstack.log").open("w")
+    assert LOCALSTACK_PYTHON.exists(), f"{LOCALSTACK_PYTHON}: no LocalStack; run `make install`"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "localstack.runtime.main"],
+        [str(LOCALSTACK_PYTHON), "-m", "localstack.runtime.main"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
