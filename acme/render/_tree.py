@@ -68,15 +68,16 @@ class _Tree:
     def __init__(self) -> None:
         self.files: dict[PurePosixPath, str] = {}
 
-    def add(self, path: str, documents: Sequence[Manifest], note: str = "") -> str:
-        self.files[PurePosixPath(path)] = dump(documents, note=note)
-        return path.rsplit("/", 1)[-1] if "/" in path else path
+    def add(self, folder: str, name: str, documents: Sequence[Manifest], note: str = "") -> str:
+        """Add ``folder/name``; returns ``name``, as the folder's kustomization lists it."""
+        self.files[PurePosixPath(folder, name)] = dump(documents, note=note)
+        return name
 
     def kustomization(self, folder: str, body: dict[str, Any], note: str = "") -> None:
         kind = body.pop("kind", "Kustomization")
         version = "kustomize.config.k8s.io/v1alpha1" if kind == "Component" else _KUSTOMIZE
         document = {"apiVersion": version, "kind": kind, **body}
-        self.add(f"{folder}/kustomization.yaml".lstrip("/"), [document], note)
+        self.add(folder, "kustomization.yaml", [document], note)
 
 
 def render_knative(stack: Stack, options: ClusterOptions | None = None) -> Rendered:
@@ -86,19 +87,20 @@ def render_knative(stack: Stack, options: ClusterOptions | None = None) -> Rende
     names = [name for name in stack.functions if name not in missing]
     tree = _Tree()
     base = [
-        tree.add("base/namespace.yaml", [namespace(options)]),
+        tree.add("base", "namespace.yaml", [namespace(options)]),
         tree.add(
-            "base/config.yaml",
+            "base",
+            "config.yaml",
             [platform_config()],
             note="Settings of every container. Site values (servers, the OIDC provider) are\n"
             "defaults for the layout of docs/deploy.md: change them in an overlay.",
         ),
     ]
     for name in names:
-        tree.add(f"base/functions/{name}.yaml", [knative_service(name, stack.functions[name])])
-        base.append(f"functions/{name}.yaml")
-    base.append(tree.add("base/bucket-events.yaml", [bucket_events(options)]))
-    base.append(tree.add("base/bootstrap.yaml", [bootstrap_job(options)]))
+        manifest = knative_service(name, stack.functions[name])
+        base.append(tree.add("base", f"functions/{name}.yaml", [manifest]))
+    base.append(tree.add("base", "bucket-events.yaml", [bucket_events(options)]))
+    base.append(tree.add("base", "bootstrap.yaml", [bootstrap_job(options)]))
     tree.kustomization("base", {"resources": base})
 
     delivered = [name for name in names if stack.functions[name].triggers]
@@ -106,31 +108,33 @@ def render_knative(stack: Stack, options: ClusterOptions | None = None) -> Rende
         "router",
         {
             "resources": [
-                tree.add("router/events.yaml", [router_events_config()]),
-                tree.add("router/router.yaml", [router(options, delivered)]),
-                tree.add("router/tick.yaml", [tick_deployment(options)]),
+                tree.add("router", "events.yaml", [router_events_config()]),
+                tree.add("router", "router.yaml", [router(options, delivered)]),
+                tree.add("router", "tick.yaml", [tick_deployment(options)]),
             ]
         },
     )
 
     eventing = [
         tree.add(
-            "eventing/events.yaml",
+            "eventing",
+            "events.yaml",
             [broker_events_config(options)],
             note="ACME_EVENTS_ISSUER must be the cluster's service-account issuer:\n"
             "kubectl get --raw /.well-known/openid-configuration (field issuer).",
         ),
-        tree.add("eventing/brokers.yaml", brokers(options)),
+        tree.add("eventing", "brokers.yaml", brokers(options)),
     ]
     for name in delivered:
         spec = stack.functions[name]
-        eventing.append(f"triggers/{name}.yaml")
-        tree.add(f"eventing/triggers/{name}.yaml", triggers(name, spec, options))
+        eventing.append(
+            tree.add("eventing", f"triggers/{name}.yaml", triggers(name, spec, options))
+        )
     service = ("serving.knative.dev/v1", "Service")
     bindings = [sink_binding(name, service, options) for name in names]
     bindings.append(sink_binding(Names.BUCKET_EVENTS, ("apps/v1", "Deployment"), options))
-    eventing.append(tree.add("eventing/sink-bindings.yaml", bindings))
-    eventing.append(tree.add("eventing/tick-source.yaml", [tick_source(options)]))
+    eventing.append(tree.add("eventing", "sink-bindings.yaml", bindings))
+    eventing.append(tree.add("eventing", "tick-source.yaml", [tick_source(options)]))
     tree.kustomization("eventing", {"resources": eventing})
 
     tree.kustomization(
