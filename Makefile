@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP := tools/manifests/node_modules/.installed
 
-.PHONY: install demo up test lint typecheck unit schemas clean pacs-tools
+.PHONY: install demo demo-localstack up test lint typecheck unit schemas clean pacs-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,11 +13,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# LocalStack (the `localstack` extra) in a virtualenv of its own: it brings its own fork of
+# moto and pins boto3, which must not replace the project's
+LOCALSTACK_VENV  := .venv-localstack
+LOCALSTACK_STAMP := $(LOCALSTACK_VENV)/.installed
+$(LOCALSTACK_STAMP): pyproject.toml $(STAMP)
+	$(PYTHON) -m venv $(LOCALSTACK_VENV)
+	$(BIN)/python -c "import tomllib; extra = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['localstack']; print(*extra, sep='\n')" > $(LOCALSTACK_VENV)/requirements.txt
+	$(LOCALSTACK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCALSTACK_VENV)/bin/python -m pip install --quiet -r $(LOCALSTACK_VENV)/requirements.txt
+	touch $(LOCALSTACK_STAMP)
+
+# the manifest checks (tests/acme/render): upstream Kubernetes and Knative schemas and types
+$(NODE_STAMP): tools/manifests/package.json tools/manifests/package-lock.json
+	npm ci --prefix tools/manifests --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP) $(LOCALSTACK_STAMP)
 
 ## make demo: start the embedded platform, send the sample studies, show what happened
 demo: install
 	$(BIN)/acme demo
+
+## make demo-localstack: the demo with every bucket in LocalStack (S3 -> SQS notifications)
+demo-localstack: install
+	$(BIN)/python tests/support/localstack.py demo
 
 ## make up: the whole platform in the foreground
 up: install
@@ -50,4 +71,4 @@ schemas: install
 	$(BIN)/python -m acme.events.schema
 
 clean:
-	rm -rf $(VENV) .acme .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LOCALSTACK_VENV) tools/manifests/node_modules .acme .mypy_cache .ruff_cache .pytest_cache

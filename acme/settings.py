@@ -127,6 +127,19 @@ class Settings(BaseSettings):
     router_concurrency: int = Field(
         4, ge=1, le=1000, description="Events the router delivers at once, per trigger."
     )
+    router_function_url: str | None = Field(
+        None,
+        description=(
+            "Where the cluster router (python -m acme.runtime.cluster_router) delivers: a URL"
+            " with {name} for the function, e.g. http://{name}.acme.svc.cluster.local."
+        ),
+    )
+    router_port: int = Field(
+        9090,
+        ge=0,
+        le=65535,
+        description="Port the cluster router serves /healthz and /metrics on; 0 picks one.",
+    )
     tick_seconds: float = Field(
         5.0, gt=0, description="Interval of the org.acme.imaging.tick heartbeat, in seconds."
     )
@@ -426,6 +439,17 @@ class Settings(BaseSettings):
     def _jwks_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("expected an http(s):// URL of a JSON Web Key Set")
+        return value
+
+    @field_validator("router_function_url")
+    @classmethod
+    def _function_url(cls, value: str | None) -> str | None:
+        if value is not None and (
+            not value.startswith(("https://", "http://")) or "{name}" not in value
+        ):
+            raise ValueError(
+                "expected an http(s):// URL with {name} where the function's name goes"
+            )
         return value
 
     @field_validator("events_jwks_url")

@@ -9,11 +9,13 @@ import click
 from acme.cli.audit_commands import audit
 from acme.cli.auth_commands import token
 from acme.cli.bench_commands import bench
+from acme.cli.bootstrap_commands import bootstrap
 from acme.cli.data_commands import samples, send
 from acme.cli.demo_commands import demo
 from acme.cli.dlq_commands import dlq
 from acme.cli.model_commands import models
 from acme.cli.pacs_commands import pacs
+from acme.cli.render_commands import render
 from acme.cli.stack_commands import status, up
 from acme.cli.study_commands import wait
 from acme.errors import AcmeError
@@ -40,6 +42,8 @@ cli.add_command(wait)
 cli.add_command(token)
 cli.add_command(audit)
 cli.add_command(pacs)
+cli.add_command(render)
+cli.add_command(bootstrap)
 
 
 def main() -> None:

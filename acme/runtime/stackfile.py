@@ -6,6 +6,7 @@ adds, encoded as annotations (docs/decisions/0030-stack-file.md)::
 
     com.acme.signature: cloudevent              # or http (functions-framework signature type)
     com.acme.target: handler                    # function in main.py; default "handler"
+    com.acme.concurrency: "4"                   # requests one replica serves at once (cluster)
     com.acme.trigger.<name>: "type=org.acme.imaging.series.completed,pipeline=cxr"
     com.acme.trigger.<name>.retry: "3"          # retries after the first delivery
     com.acme.trigger.<name>.backoff: "2s"       # first retry delay, doubled each time
@@ -62,6 +63,8 @@ SCALE_LABELS = ("zero", "zero-duration", "min", "max", "target", "type", "target
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _ATTRIBUTE = re.compile(r"^[a-z0-9]{1,20}$")
+DEFAULT_CONCURRENCY = 4
+"""Requests one replica of a function serves at once unless ``com.acme.concurrency`` says."""
 
 
 class StackFileError(AcmeError):
@@ -251,6 +254,14 @@ class Annotations(BaseModel):
 
     signature: Signature = Field(alias="com.acme.signature")
     target: Identifier = Field("handler", alias="com.acme.target")
+    concurrency: int = Field(
+        DEFAULT_CONCURRENCY,
+        ge=1,
+        le=1000,
+        alias="com.acme.concurrency",
+        description="Requests one replica serves at once: Knative containerConcurrency and "
+        "functions-framework's THREADS in the cluster (acme up does not read it).",
+    )
     topic: tuple[str, ...] = Field((), alias="topic")
     triggers: tuple[Trigger, ...] = Field((), alias="com.acme.trigger")
 
@@ -266,10 +277,11 @@ class Annotations(BaseModel):
                 (TRIGGER_PREFIX[:-1],), "trigger_key", "a trigger needs a name: "
                 "com.acme.trigger.<name>", values[TRIGGER_PREFIX[:-1]])])  # fmt: skip
         triggers, errors = _triggers_from(values)
-        known = {"com.acme.signature", "com.acme.target"}
+        known = {"com.acme.signature", "com.acme.target", "com.acme.concurrency"}
         errors += [
             _error((key,), "unknown_annotation", "unknown annotation; known: com.acme.signature, "
-                   "com.acme.target, com.acme.trigger.<name>[.retry|.backoff|.timeout]")
+                   "com.acme.target, com.acme.concurrency, "
+                   "com.acme.trigger.<name>[.retry|.backoff|.timeout]")
             for key in values
             if isinstance(key, str) and key.startswith("com.acme.") and key not in known
         ]  # fmt: skip

@@ -101,6 +101,13 @@ def test_the_real_triggers_become_router_triggers() -> None:
     assert triggers[("dicom-ingest", "org.acme.imaging.tick")].attempts == 1
 
 
+def test_concurrency_is_read_from_its_annotation_with_a_default(tmp_path: Path) -> None:
+    given = load_stack(_write(tmp_path, _with("annotations", **{"com.acme.concurrency": 2})))
+    assert given.functions["infer-cxr"].annotations.concurrency == 2
+    default = load_stack(_write(tmp_path, GOOD_FUNCTION))
+    assert default.functions["infer-cxr"].annotations.concurrency == 4
+
+
 def test_the_test_stack_file_loads_with_its_handlers() -> None:
     stack = load_stack(TEST_STACK, require_handlers=True)
     assert stack.missing() == {}
@@ -179,6 +186,15 @@ def test_the_test_stack_file_loads_with_its_handlers() -> None:
         (
             _with("annotations", topic="acme.events.>.x"),
             "functions.infer-cxr.annotations.topic: expected NATS subjects separated by commas",
+        ),
+        (
+            _with("annotations", **{"com.acme.concurrency": "0"}),
+            "functions.infer-cxr.annotations.com.acme.concurrency: Input should be greater "
+            "than or equal to 1, got '0'",
+        ),
+        (
+            _with("annotations", **{"com.acme.concurrency": "a few"}),
+            "functions.infer-cxr.annotations.com.acme.concurrency: Input should be a valid integer",
         ),
         (
             _with("limits", **{"nvidia.com/gpu": "two"}),
