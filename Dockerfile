@@ -53,3 +53,7 @@ CMD ["--target", "api", "--signature-type", "http"]
 FROM function AS audit
 COPY functions/audit/ /srv/function/
 CMD ["--target", "api", "--signature-type", "http"]
+
+FROM function AS dispatch
+COPY functions/dispatch/ /srv/function/
+CMD ["--target", "handler", "--signature-type", "cloudevent"]

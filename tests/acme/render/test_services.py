@@ -57,7 +57,7 @@ def test_concurrency_timeout_entry_point_and_settings() -> None:
         {"secretRef": {"name": "acme-secrets"}},
     ]
     env = {item["name"]: item["value"] for item in container["env"]}
-    assert env["ACME_INFERENCE_ATTEMPTS"] == "4" and env["THREADS"] == "2"
+    assert env["THREADS"] == "2"
     assert container["readinessProbe"]["tcpSocket"] == {"port": 8080}
     assert container["livenessProbe"]["tcpSocket"] == {"port": 8080}
     assert container["securityContext"]["runAsNonRoot"] is True

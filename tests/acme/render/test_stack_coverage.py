@@ -85,6 +85,7 @@ def test_the_producers_are_found_in_the_code() -> None:
     producers = _producers()
     assert producers["dicom-ingest"] == {
         EventType.INSTANCE_STORED, EventType.INSTANCE_REJECTED, EventType.SERIES_COMPLETED,
+        EventType.SERIES_REOPENED,
     }  # fmt: skip
     assert producers["infer-cxr"] == {EventType.INFERENCE_COMPLETED, EventType.INFERENCE_FAILED}
 
