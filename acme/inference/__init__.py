@@ -9,6 +9,8 @@
 - :mod:`acme.inference._runs`: the ``inference_runs`` table (claim, complete, fail, lock).
 - :func:`completed_data` / :func:`failed_data`: the events' data, with ids derived from
   the run.
+- :func:`score_candidates`: the nodule model over a CT volume's candidates (infer-ct, the
+  CT benchmark and the nodule model's held-out evaluation).
 """
 
 from acme.inference._events import completed_data, completed_id, failed_data, failed_id
@@ -23,6 +25,7 @@ from acme.inference._flow import (
     ms_since,
     run_series,
 )
+from acme.inference._nodules import DEFAULT_HU_WINDOW, Detection, score_candidates
 from acme.inference._runs import (
     RETRYABLE,
     Claim,
@@ -39,11 +42,13 @@ from acme.inference._runs import (
 )
 
 __all__ = [
+    "DEFAULT_HU_WINDOW",
     "LAST_WAIT_SECONDS",
     "RETRYABLE",
     "Claim",
     "Clock",
     "CompletedRun",
+    "Detection",
     "IndexedSeries",
     "Method",
     "Outcome",
@@ -63,5 +68,6 @@ __all__ = [
     "indexed_series",
     "ms_since",
     "run_series",
+    "score_candidates",
     "series_lock",
 ]
