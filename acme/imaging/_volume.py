@@ -119,6 +119,7 @@ class _Plane:
     pixel_spacing: tuple[float, float]
     pixel_format: tuple[int, int, int, str]
     tilt: float
+    thickness: float
 
 
 def _numbers(ds: Dataset, keyword: str, count: int, sop_uid: str) -> Vector:
@@ -148,10 +149,7 @@ def _plane(ds: Dataset) -> _Plane:
         raise UntrustedSeriesError(
             "missing-geometry", f"instance {sop_uid}: Rows x Columns is {rows} x {columns}"
         )
-    try:
-        tilt = float(ds.get("GantryDetectorTilt", 0.0) or 0.0)
-    except (TypeError, ValueError):
-        tilt = 0.0
+    tilt, thickness = _number(ds, "GantryDetectorTilt", 0.0), _number(ds, "SliceThickness", 1.0)
     return _Plane(
         sop_uid=sop_uid,
         position=_numbers(ds, "ImagePositionPatient", 3, sop_uid),
@@ -166,7 +164,15 @@ def _plane(ds: Dataset) -> _Plane:
             str(ds.get("PhotometricInterpretation", "")).strip(),
         ),
         tilt=tilt,
+        thickness=thickness if thickness > 0 else 1.0,
     )
+
+
+def _number(ds: Dataset, keyword: str, default: float) -> float:
+    try:
+        return float(ds.get(keyword, default) or default)
+    except (TypeError, ValueError):
+        return default
 
 
 def _directions(orientation: Vector, sop_uid: str) -> tuple[Vector, Vector, Vector]:
@@ -237,6 +243,8 @@ def _order(planes: list[_Plane], normal: Vector, min_slices: int) -> tuple[list[
             "too-few-slices",
             f"the series has {len(planes)} slice(s); a volume needs at least {min_slices}",
         )
+    if len(planes) == 1:  # one slice: as thick as it says
+        return order, planes[0].thickness
     first, last = planes[order[0]].position, planes[order[-1]].position
     stack = last - first
     shear = float(np.linalg.norm(np.cross(stack / np.linalg.norm(stack), normal)))

@@ -35,8 +35,7 @@ from acme.inference import (
     run_series,
     score_candidates,
 )
-from acme.models import ModelCache, ModelRegistry, RuntimeOptions
-from acme.models import LabelSpec
+from acme.models import LabelSpec, ModelCache, ModelRegistry, RuntimeOptions
 
 
 def find_nodules(
