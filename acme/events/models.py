@@ -190,9 +190,7 @@ class NoduleMeasurement(EventData):
         if last < first:
             raise ValueError(f"slices {self.slices}: the last comes before the first")
         if len(self.sop_uids) != last - first + 1:
-            raise ValueError(
-                f"sop_uids has {len(self.sop_uids)} UIDs for slices {first}..{last}"
-            )
+            raise ValueError(f"sop_uids has {len(self.sop_uids)} UIDs for slices {first}..{last}")
         return self
 
 

@@ -49,7 +49,7 @@ _SPECS = (
     _QaSpec("ct-qa-fail", 12, water_hu=9.0, noise_hu=5.0, cupping_hu=12.0, passes=False),
 )
 QA_FILE_COUNT = len(_SPECS) * QA_SLICES
-_PATIENT = Patient("QA^WATER^PHANTOM", "QA-WATER-200", "20000101", "O")
+_PATIENT = Patient("SYNTHETIC^QA^WATER PHANTOM", "SYN-QA-WATER", "20000101", "O")
 
 
 def water_phantom_hu(
