@@ -72,7 +72,7 @@ def ct_series(slices: int = 200, matrix: int = 512) -> list[bytes]:
 
 
 def _bare_volume(series: list[bytes]) -> tuple[Volume, list[Dataset]]:
-    datasets = [dcmread(BytesIO(data)) for data in series]
+    datasets: list[Dataset] = [dcmread(BytesIO(data)) for data in series]
     datasets.sort(key=lambda ds: float(ds.ImagePositionPatient[2]))
     hu = np.stack(
         [ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept) for ds in datasets]

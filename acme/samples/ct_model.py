@@ -101,7 +101,7 @@ class ChestPhantom:
 
     def hu(self, index: int, rng: np.random.Generator) -> Grid:
         """Slice ``index`` in HU, with noise."""
-        return self.anatomy.slice(self, index, rng)
+        return self.anatomy.render(self, index, rng)
 
 
 def _ellipse(x: Grid, y: Grid, cx: float, cy: float, ax: float, ay: float) -> Grid:
@@ -167,7 +167,7 @@ class Anatomy:
             pixel_mm=pixel_mm,
         )
 
-    def slice(self, phantom: ChestPhantom, index: int, rng: np.random.Generator) -> Grid:
+    def render(self, phantom: ChestPhantom, index: int, rng: np.random.Generator) -> Grid:
         z = phantom.z(index)
         t = phantom.t(z)
         image = np.full(self.x.shape, -1000.0, dtype=np.float32)
@@ -189,9 +189,9 @@ class Anatomy:
         image[self.canal] = 20.0
         image[self.bone] = 700.0
         image[self.ring & (np.mod(self.rib_phase + z, 30.0) < 8.0)] = 700.0
-        depths = z + (np.arange(DEPTH_SAMPLES) + 0.5 - DEPTH_SAMPLES / 2) * (
-            phantom.slice_mm / DEPTH_SAMPLES
-        )
+        depths: NDArray[np.float64] = z + (
+            np.arange(DEPTH_SAMPLES, dtype=np.float64) + 0.5 - DEPTH_SAMPLES / 2
+        ) * (phantom.slice_mm / DEPTH_SAMPLES)
         for vessel in phantom.vessels:
             self._add_vessel(image, in_lung, vessel, depths)
         for nodule in phantom.nodules:
