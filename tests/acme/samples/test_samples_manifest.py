@@ -92,7 +92,7 @@ def test_every_good_file_belongs_to_a_listed_study(
     studies = {s.study_uid for s in manifest.studies}
     for entry in manifest.good():
         assert entry.study_uid in studies, entry.path
-        assert entry.expected_pipeline in (Pipeline.CXR, Pipeline.CT)
+        assert entry.expected_pipeline in (Pipeline.CXR, Pipeline.CT, Pipeline.CT_QA)
 
 
 def test_bad_files_have_a_known_reason(samples_dir: Path, manifest: SampleManifest) -> None:
