@@ -57,3 +57,7 @@ CMD ["--target", "api", "--signature-type", "http"]
 FROM function AS dispatch
 COPY functions/dispatch/ /srv/function/
 CMD ["--target", "handler", "--signature-type", "cloudevent"]
+
+FROM function AS infer-ct
+COPY functions/infer-ct/ /srv/function/
+CMD ["--target", "handler", "--signature-type", "cloudevent"]

@@ -26,17 +26,18 @@ from rich.table import Table
 
 from acme.db import Pool, make_pool
 from acme.errors import ServerError
+from acme.events import Finding
 from acme.inbox import batch_prefix, expand, send_files
 from acme.runtime.stackfile import load_stack
 from acme.samples import SampleManifest, write_samples
-from acme.samples.manifest import CxrTruth, SampleStudy
+from acme.samples.manifest import CtChestTruth, CxrTruth, SampleStudy
 from acme.settings import Settings
 from acme.stack import connect_settings
 from acme.stack.ports import claim_port
 from acme.storage import S3ObjectStore, make_s3_client
 from acme.studies import StudySummary, study_summaries
 
-PIPELINE_FUNCTIONS = {"cxr": "infer-cxr", "ct": "infer-ct"}
+PIPELINE_FUNCTIONS = {"cxr": "infer-cxr", "ct": "infer-ct", "ct-qa": "infer-ct"}
 REPORT_ROUTE = "/function/report/reports/"
 DEMO_WIDTH = 120
 """Columns of the demo's tables when its output is not a terminal."""
@@ -199,7 +200,21 @@ def _truth(study: SampleStudy) -> str:
     if isinstance(truth, CxrTruth):
         side = f" ({truth.side})" if truth.side else ""
         return f"{truth.finding}{side}"
-    return f"nodule {truth.radius_mm:g} mm, slice {truth.instance_number}"
+    if isinstance(truth, CtChestTruth):
+        return (
+            "; ".join(f"{n.diameter_mm:g} mm {n.side} s{n.instance_number}" for n in truth.nodules)
+            or "no nodule"
+        )
+    return f"QA {'pass' if truth.passes else 'fail'}"
+
+
+def _finding(finding: Finding) -> str:
+    mark = "+" if finding.positive else ""
+    m = finding.measurement
+    if m is None:
+        return f"{finding.label} {finding.probability:.2f}{mark}"
+    first, last = m.slices
+    return f"{m.diameter_mm:.1f} mm {m.side} s{first}-{last} {finding.probability:.2f}{mark}"
 
 
 def print_studies(
@@ -227,9 +242,9 @@ def print_studies(
         state = summary.state.value
         reached = summary.reached(target)
         shown = f"[green]{state}[/]" if reached else f"[red]{state}[/] (wanted {target})"
-        findings = ", ".join(
-            f"{f.label} {f.probability:.2f}{'+' if f.positive else ''}" for f in summary.findings
-        )
+        findings = ", ".join(_finding(f) for f in summary.findings)
+        if summary.qa_passed is not None:
+            findings = "QA pass" if summary.qa_passed else "QA FAIL"
         pending = len(summary.without_results)
         timings = " · ".join(
             f"{name} {value}"

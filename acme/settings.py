@@ -208,6 +208,33 @@ class Settings(BaseSettings):
         le=32,
         description="Occlusion positions per side for heatmaps (grid^2 extra runs); 0: none.",
     )
+    ct_model: str = Field(
+        "ct-nodule-synthetic", description="Registry name of the nodule model infer-ct runs."
+    )
+    ct_model_version: str | None = Field(
+        None, description="Version of ACME_CT_MODEL to run; unset: the newest registered."
+    )
+    ct_min_slices: int = Field(
+        16, ge=2, le=10000, description="Fewest slices infer-ct takes as a volume."
+    )
+    ct_max_slices: int = Field(
+        2000, ge=2, le=20000, description="Most slices of one series infer-ct assembles."
+    )
+    ct_max_nodules: int = Field(
+        10, ge=1, le=100, description="Most nodules one CT run reports (the most probable)."
+    )
+    ct_qa_water_tolerance_hu: float = Field(
+        4.0, gt=0, le=100, description="CT QA: the water's mean CT number passes within ± this."
+    )
+    ct_qa_uniformity_tolerance_hu: float = Field(
+        5.0,
+        gt=0,
+        le=100,
+        description="CT QA: each peripheral region's mean passes within ± this of the centre's.",
+    )
+    ct_qa_noise_max_hu: float = Field(
+        10.0, gt=0, le=200, description="CT QA: the central region's SD passes up to this."
+    )
     inference_device: Literal["auto", "cuda", "cpu"] = Field(
         "auto", description="auto: the CUDA execution provider when present, else the CPU."
     )

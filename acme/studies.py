@@ -67,6 +67,8 @@ class StudySummary(BaseModel):
     inferred_at: datetime | None
     reported_at: datetime | None
     deliveries: list[DeliverySummary] = []
+    qa_passed: bool | None = None
+    """The verdict of the study's CT QA phantom check, when it has one."""
 
     def reached(self, state: str) -> bool:
         """True when the study is at ``state`` or further along the automated path."""
@@ -107,11 +109,20 @@ GROUP BY st.study_uid, rp.id
 """
 
 _FINDINGS = """
-SELECT r.study_uid, f.label, f.probability, f.threshold, f.positive, f.sop_uid, f.heatmap_key
+SELECT r.study_uid, f.label, f.probability, f.threshold, f.positive, f.sop_uid, f.heatmap_key,
+       f.measurement
 FROM findings f JOIN inference_runs r ON r.id = f.run_id
 JOIN series s ON s.series_uid = r.series_uid AND s.completions = r.series_completion
 WHERE r.study_uid = ANY(%s) AND r.status = 'completed'
 ORDER BY f.probability DESC
+"""
+
+_QA = """
+SELECT r.study_uid, bool_and(q.passed) AS passed
+FROM qa_checks q JOIN inference_runs r ON r.id = q.run_id
+JOIN series s ON s.series_uid = r.series_uid AND s.completions = r.series_completion
+WHERE r.study_uid = ANY(%s) AND r.status = 'completed'
+GROUP BY r.study_uid
 """
 
 
@@ -128,6 +139,7 @@ def study_summaries(pool: Pool, study_uids: list[str]) -> dict[str, StudySummary
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(_SUMMARY, (study_uids,)).fetchall()
         findings = cur.execute(_FINDINGS, (study_uids,)).fetchall()
+        qa = {r["study_uid"]: r["passed"] for r in cur.execute(_QA, (study_uids,)).fetchall()}
         routed = {row["study_uid"]: routed_series(conn, row["study_uid"]) for row in rows}
         conflicts = record_conflicts(conn, study_uids)
         sent = cur.execute(_DELIVERIES, (study_uids,)).fetchall()
@@ -146,6 +158,7 @@ def study_summaries(pool: Pool, study_uids: list[str]) -> dict[str, StudySummary
             without_results=_without_results(routed[row["study_uid"]]),
             patient_conflicts=list(conflicts.get(row["study_uid"], ())),
             deliveries=by_delivery.get(row["study_uid"], []),
+            qa_passed=qa.get(row["study_uid"]),
         )
         for row in rows
     }

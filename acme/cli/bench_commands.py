@@ -9,6 +9,7 @@ from typing import Literal
 import click
 
 from acme.bench import run_bench
+from acme.bench.ct import run_ct_bench
 from acme.settings import load_settings
 
 
@@ -60,3 +61,42 @@ def cxr(
         )
     chart = f" and {out / report['chart']}" if report.get("chart") else " (no matplotlib: no chart)"
     click.echo(f"wrote {path}{chart}")
+
+
+@bench.command()
+@click.option("--slices", default=200, show_default=True, help="Slices of the series.")
+@click.option("--matrix", default=512, show_default=True, help="Rows and columns per slice.")
+@click.option("--runs", default=3, show_default=True, help="Timed series per loop.")
+@click.option(
+    "--out",
+    default=Path("bench-results"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for ct.json.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cuda", "cpu"]),
+    default=None,
+    help="Execution provider choice; default: ACME_INFERENCE_DEVICE.",
+)
+def ct(
+    slices: int, matrix: int, runs: int, out: Path,
+    device: Literal["auto", "cuda", "cpu"] | None,
+) -> None:  # fmt: skip
+    """Seconds per CT series of infer-ct's volume assembly and nodule inference vs a bare
+    pydicom + numpy + onnxruntime loop, with the ratio."""
+    if slices < 16 or matrix < 64 or runs < 1:
+        raise click.BadParameter("expected --slices >= 16, --matrix >= 64 and --runs >= 1")
+    settings = load_settings()
+    path = run_ct_bench(
+        settings.models_dir, out, slices=slices, matrix=matrix, runs=runs,
+        device=device or settings.inference_device, threads=settings.inference_threads,
+    )  # fmt: skip
+    report = json.loads(path.read_text())
+    click.echo(
+        f"{report['model']} on {report['provider']}: function path "
+        f"{report['function_path_seconds']['mean']:.2f} s per series, bare loop "
+        f"{report['bare_seconds']['mean']:.2f} s; ratio {report['ratio']:.2f}"
+    )
+    click.echo(f"wrote {path}")

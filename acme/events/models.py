@@ -154,12 +154,57 @@ class Coding(EventData):
     display: str = Field(min_length=1, max_length=256)
 
 
+Millimetres = Annotated[float, Field(ge=0.0, le=5000.0, description="A length in mm.")]
+PatientPoint = tuple[
+    Annotated[float, Field(ge=-5000.0, le=5000.0)],
+    Annotated[float, Field(ge=-5000.0, le=5000.0)],
+    Annotated[float, Field(ge=-5000.0, le=5000.0)],
+]
+
+
+class NoduleMeasurement(EventData):
+    """Where a lesion found in a CT volume lies and how large it is.
+
+    Coordinates are the patient's (DICOM LPS: x to the patient's left, y to the back, z to the
+    head), in mm. ``slices`` are 1-based positions in the volume as assembled (sorted along the
+    slice normal), ``sop_uids`` the instances of those slices, in that order.
+    """
+
+    number: int = Field(ge=1, le=999, description="1, 2, ... within the run: its tracking id.")
+    diameter_mm: Millimetres = Field(
+        gt=0.0, description="Diameter of the sphere of the lesion's segmented volume."
+    )
+    volume_mm3: float = Field(gt=0.0, le=1e7)
+    centre_mm: PatientPoint = Field(description="Centre of mass, patient (LPS) coordinates.")
+    side: Literal["left", "right"] = Field(description="The patient's side it lies on.")
+    slices: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = Field(
+        description="First and last slice (1-based, in volume order) it appears on."
+    )
+    sop_uids: tuple[DicomUID, ...] = Field(
+        min_length=1, max_length=512, description="The instances of those slices, in order."
+    )
+    key_image_key: ObjectKey | None = Field(
+        default=None, description="A PNG of its centre slice, marked, in the results bucket."
+    )
+
+    @model_validator(mode="after")
+    def _slices_match(self) -> Self:
+        first, last = self.slices
+        if last < first:
+            raise ValueError(f"slices {self.slices}: the last comes before the first")
+        if len(self.sop_uids) != last - first + 1:
+            raise ValueError(f"sop_uids has {len(self.sop_uids)} UIDs for slices {first}..{last}")
+        return self
+
+
 class Finding(EventData):
     """One model label's result on one series; ``positive`` is exactly ``probability >=
     threshold``.
 
     The one type of a finding: the row of the ``findings`` table, the item of
-    ``inference.completed`` and the line of a report are each a :class:`Finding`.
+    ``inference.completed`` and the line of a report are each a :class:`Finding`. A lesion
+    found in a CT volume is a finding with a ``measurement``: one finding per lesion (a label
+    may then recur, each time with its own ``measurement.number``).
     """
 
     label: Label
@@ -175,6 +220,14 @@ class Finding(EventData):
     code: Coding | None = Field(
         default=None, description="The label's code, from the model card when it has one."
     )
+    measurement: NoduleMeasurement | None = Field(
+        default=None, description="Size and place of the lesion (CT findings)."
+    )
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """What names the finding within its run: its label (and lesion number)."""
+        return self.label, self.measurement.number if self.measurement else 0
 
     @model_validator(mode="after")
     def _positive_matches_threshold(self) -> Self:
@@ -204,8 +257,60 @@ class Timings(EventData):
     total_ms: Milliseconds
 
 
+QaItemName = Literal["water-mean", "noise", "uniformity"]
+
+
+class QaItem(EventData):
+    """One measurement of a CT QA phantom check and whether it is within tolerance.
+
+    ``water-mean``: mean CT number in the central region (HU; expected 0); ``noise``: its
+    standard deviation (HU); ``uniformity``: the largest difference between a peripheral
+    region's mean and the central one (HU; expected 0). It passes when ``value`` lies within
+    ``[lower, upper]``.
+    """
+
+    name: QaItemName
+    value: float = Field(ge=-5000.0, le=5000.0)
+    unit: Literal["HU"] = "HU"
+    lower: float = Field(ge=-5000.0, le=5000.0)
+    upper: float = Field(ge=-5000.0, le=5000.0)
+    passed: bool
+
+    @model_validator(mode="after")
+    def _passed_matches_tolerance(self) -> Self:
+        within = self.lower <= self.value <= self.upper
+        if self.passed != within:
+            raise ValueError(
+                f"passed must be {within} for {self.name} {self.value} within "
+                f"[{self.lower}, {self.upper}]"
+            )
+        return self
+
+
+class QaResult(EventData):
+    """A CT QA phantom check: each item, and the verdict (it passes when every item does)."""
+
+    passed: bool
+    items: tuple[QaItem, ...] = Field(min_length=1)
+    sop_uid: DicomUID = Field(description="The slice measured (the volume's middle slice).")
+    phantom_diameter_mm: Millimetres = Field(gt=0.0)
+
+    @model_validator(mode="after")
+    def _verdict(self) -> Self:
+        names = [item.name for item in self.items]
+        if len(names) != len(set(names)):
+            raise ValueError("items must name each measurement once")
+        if self.passed != all(item.passed for item in self.items):
+            raise ValueError("passed must be true exactly when every item passed")
+        return self
+
+
 class InferenceCompleted(EventData):
-    """``inference.completed``: a model ran on a series; findings are not for diagnosis."""
+    """``inference.completed``: a model ran on a series; findings are not for diagnosis.
+
+    For ``pipeline`` ``ct-qa`` the result is ``qa`` (no findings) and ``model`` names the
+    check's procedure and version.
+    """
 
     study_uid: DicomUID
     series_uid: DicomUID
@@ -221,16 +326,20 @@ class InferenceCompleted(EventData):
     heatmaps: tuple[Heatmap, ...] = ()
     timings: Timings
     not_for_diagnosis: bool = Field(description="True unless the model is cleared for use.")
+    qa: QaResult | None = Field(default=None, description="The QA check (pipeline ct-qa).")
     completed_at: AwareDatetime
 
     @model_validator(mode="after")
     def _labels_are_unique(self) -> Self:
-        labels = [finding.label for finding in self.findings]
-        if len(labels) != len(set(labels)):
-            raise ValueError("findings must name each label once")
-        unknown = {heatmap.label for heatmap in self.heatmaps} - set(labels)
+        keys = [finding.key for finding in self.findings]
+        if len(keys) != len(set(keys)):
+            raise ValueError("findings must name each label (and lesion number) once")
+        labels = {finding.label for finding in self.findings}
+        unknown = {heatmap.label for heatmap in self.heatmaps} - labels
         if unknown:
             raise ValueError(f"heatmaps name labels without a finding: {sorted(unknown)}")
+        if (self.pipeline == "ct-qa") != (self.qa is not None):
+            raise ValueError("qa is given exactly when pipeline is ct-qa")
         return self
 
 

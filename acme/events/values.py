@@ -130,16 +130,32 @@ InferenceFailure = Literal[
     "out-of-memory",
     "timeout",
     "runtime-error",
+    "too-few-slices",
+    "missing-geometry",
+    "mixed-orientation",
+    "mixed-sizes",
+    "mixed-pixel-format",
+    "duplicate-slices",
+    "missing-slices",
+    "uneven-spacing",
+    "gantry-tilt",
+    "no-phantom",
 ]
-"""Reason codes of ``inference.failed``."""
+"""Reason codes of ``inference.failed``.
+
+The CT volume codes (``too-few-slices`` ... ``gantry-tilt``) name why a series cannot be
+trusted as one volume (:mod:`acme.imaging.volume`); ``no-phantom``: a QA series shows no water
+phantom to measure.
+"""
 
 INFERENCE_FAILURES: Final = get_args(InferenceFailure)
 
-Pipeline = Literal["cxr", "ct", "none"]
-"""The pipeline a routing rule picked for a completed series (docs/architecture.md §2)."""
+Pipeline = Literal["cxr", "ct", "ct-qa", "none"]
+"""The pipeline a routing rule picked for a completed series (docs/architecture.md §2):
+``ct-qa`` is the daily CT quality-assurance scan of a water phantom."""
 
-InferencePipeline = Literal["cxr", "ct"]
-"""The pipelines that run a model."""
+InferencePipeline = Literal["cxr", "ct", "ct-qa"]
+"""The pipelines that produce a result (a model's findings, or the QA measurements)."""
 
 DestinationName = Annotated[
     str,

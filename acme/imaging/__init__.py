@@ -7,6 +7,8 @@ From archived bytes to model input::
     x = to_model_input(frames[0].pixels, card.preprocessing, channels=1, height=224, width=224)
 
 and back to something a person looks at: :func:`heatmap_overlay` and :func:`encode_png`.
+A CT series becomes one :class:`Volume` in HU through :func:`assemble_volume`, or fails with
+:class:`UntrustedSeriesError` naming why it cannot be trusted.
 Errors are :class:`ImagingError` subclasses carrying the ``inference.failed`` reason code:
 :class:`DecodeError` (``decode-failed``) and :class:`UnsupportedImageError`
 (``unsupported-input``).
@@ -14,12 +16,27 @@ Errors are :class:`ImagingError` subclasses carrying the ``inference.failed`` re
 
 from acme.imaging._display import DisplayImage, VoiMode, display_frames, read_dataset, window
 from acme.imaging._errors import DecodeError, ImagingError, ImagingReason, UnsupportedImageError
+from acme.imaging._nodules import (
+    Candidate,
+    candidate_views,
+    find_candidates,
+    lung_field,
+    to_index,
+    window_hu,
+)
 from acme.imaging._png import PNG_SIGNATURE, encode_png, heat_colours, heatmap_overlay
-from acme.imaging._preprocess import Preprocessing, to_display, to_model_input
+from acme.imaging._preprocess import (
+    Preprocessing,
+    normalise_channels,
+    to_display,
+    to_model_input,
+)
 from acme.imaging._resize import ResizeMode, fit, resample
+from acme.imaging._volume import UntrustedSeriesError, Volume, VolumeReason, assemble_volume
 
 __all__ = [
     "PNG_SIGNATURE",
+    "Candidate",
     "DecodeError",
     "DisplayImage",
     "ImagingError",
@@ -27,15 +44,25 @@ __all__ = [
     "Preprocessing",
     "ResizeMode",
     "UnsupportedImageError",
+    "UntrustedSeriesError",
     "VoiMode",
+    "Volume",
+    "VolumeReason",
+    "assemble_volume",
+    "candidate_views",
     "display_frames",
     "encode_png",
+    "find_candidates",
     "fit",
     "heat_colours",
     "heatmap_overlay",
+    "lung_field",
+    "normalise_channels",
     "read_dataset",
     "resample",
     "to_display",
+    "to_index",
     "to_model_input",
     "window",
+    "window_hu",
 ]

@@ -41,6 +41,11 @@ class Preprocessing(BaseModel):
     )
     mean: tuple[float, ...] = Field(default=(0.0,), min_length=1, description="Per channel.")
     std: tuple[float, ...] = Field(default=(1.0,), min_length=1, description="Per channel.")
+    hu_window: tuple[float, float] | None = Field(
+        default=None,
+        description="CT models: the HU shown black and white (display values come from HU, "
+        "not from the header's window).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -53,6 +58,8 @@ class Preprocessing(BaseModel):
             raise ValueError(f"mean has {len(self.mean)} values but std has {len(self.std)}")
         if any(s <= 0 for s in self.std):
             raise ValueError(f"std {self.std}: every value must be > 0")
+        if self.hu_window is not None and self.hu_window[0] >= self.hu_window[1]:
+            raise ValueError(f"hu_window {self.hu_window}: black must be below white")
         return self
 
 
@@ -72,6 +79,22 @@ def to_model_input(
     out: Tensor = ((scaled[None, :, :] - mean[:, None, None]) / std[:, None, None]).astype(
         np.float32
     )
+    return out
+
+
+def normalise_channels(display: NDArray[np.floating], prep: Preprocessing) -> Tensor:
+    """Display values of shape (..., channels, H, W), each channel its own image, as model
+    input: scaled to ``value_range``, then ``(x - mean[c]) / std[c]``."""
+    channels = display.shape[-3]
+    if len(prep.mean) not in (1, channels):
+        raise UnsupportedImageError(
+            f"preprocessing.mean has {len(prep.mean)} values for an input of {channels} channels"
+        )
+    low, high = prep.value_range
+    scaled = np.float32(low) + np.asarray(display, dtype=np.float32) * np.float32(high - low)
+    mean = np.broadcast_to(np.asarray(prep.mean, dtype=np.float32), (channels,))
+    std = np.broadcast_to(np.asarray(prep.std, dtype=np.float32), (channels,))
+    out: Tensor = ((scaled - mean[:, None, None]) / std[:, None, None]).astype(np.float32)
     return out
 
 

@@ -19,6 +19,7 @@ from acme.models._cache import Loaded, ModelCache, RuntimeOptions
 from acme.models._card import (
     CARD_NAME,
     ONNX_NAME,
+    DetectionMetrics,
     Evaluation,
     InputSpec,
     LabelMetrics,
@@ -67,6 +68,7 @@ __all__ = [
     "ChecksumMismatchError",
     "Coding",
     "CorruptModelError",
+    "DetectionMetrics",
     "Device",
     "Evaluation",
     "InputSpec",

@@ -119,6 +119,21 @@ class Training(_Model):
     seed: int | None = None
 
 
+class DetectionMetrics(_Model):
+    """Held-out performance of a lesion detector, per lesion and per scan."""
+
+    scans: int = Field(ge=1, description="Volumes in the held-out set.")
+    lesions: int = Field(ge=0, description="Lesions they hold.")
+    sensitivity: float = Field(ge=0, le=1, description="Share of lesions found.")
+    false_positives_per_scan: float = Field(ge=0)
+    match_tolerance_mm: float = Field(
+        gt=0, description="A detection counts when its centre is this close (or within the radius)."
+    )
+    diameter_error_mm_mean: float = Field(ge=0, description="Mean |measured - true| diameter.")
+    diameter_error_mm_max: float = Field(ge=0)
+    centre_error_mm_mean: float = Field(ge=0)
+
+
 class Evaluation(_Model):
     """How the model was measured, on images it never saw in training or threshold tuning."""
 
@@ -128,6 +143,9 @@ class Evaluation(_Model):
         default=None, ge=0, le=1, description="Share of images with every label right."
     )
     labels: dict[str, LabelMetrics] = Field(default_factory=dict)
+    detection: DetectionMetrics | None = Field(
+        default=None, description="Lesion detectors: found lesions, false positives, sizes."
+    )
 
 
 class ModelCard(_Model):

@@ -1,7 +1,15 @@
-"""A synthetic chest CT series: an axial phantom (body, fat, lungs, heart, aorta, spine, sternum,
-ribs) with one nodule at a known place, one 512x512 slice per file under ``good/ct/``.
+"""Synthetic chest CT series (:mod:`acme.samples.ct_model` phantoms with known nodules), one
+file per slice, InstanceNumber 1 the most inferior slice:
 
-Stored values are 12-bit unsigned with RescaleIntercept -1024, so HU = stored - 1024.
+- ``good/ct/``: 512 x 512, 0.75 mm pixels, 2.5 mm slices (``ct_slices`` of them), a 12 mm
+  nodule in the right lung;
+- ``good/ct-left-small/``: 256 x 256, 1.4 mm pixels, 2 mm slices, a 7 mm nodule in the left;
+- ``good/ct-two-nodules/``: as the last, an 18 mm nodule in the right lung and a 9 mm one in
+  the left;
+- ``good/ct-normal/``: as the last, no nodule.
+
+Every phantom has lung vessels (the candidates a nodule model must reject). Stored values are
+12-bit unsigned with RescaleIntercept -1024, so HU = stored - 1024.
 """
 
 from __future__ import annotations
@@ -10,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+from pydicom.dataset import Dataset
+from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian
 
 from acme.samples._common import (
     Patient,
@@ -22,134 +31,60 @@ from acme.samples._common import (
     record,
     write_part10,
 )
-from acme.samples.manifest import CtNoduleTruth, Pipeline, SampleStudy
+from acme.samples.ct_model import ChestPhantom, Nodule, random_vessels
+from acme.samples.manifest import CtChestTruth, CtNoduleTruth, Pipeline, SampleStudy
 
 MIN_CT_SLICES = 100
-MATRIX = 512
-PIXEL_SPACING_MM = 0.75
-SLICE_MM = 2.5
-ORIGIN_MM = -(MATRIX - 1) / 2 * PIXEL_SPACING_MM
-NODULE_RADIUS_MM = 6.0
 NODULE_HU = 40.0
-NOISE_HU = 10.0
-_PATIENT = Patient("SYNTHETIC^CT^ONE", "SYN-0005", "19621111", "M")
 
 Grid = NDArray[np.float32]
-Mask = NDArray[np.bool_]
-
-
-def _ellipse(x: Grid, y: Grid, cx: float, cy: float, ax: float, ay: float) -> Grid:
-    """The squared normalised radius: < 1 inside the ellipse."""
-    return ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2
-
-
-def _profile(t: float, centre: float, half: float) -> float:
-    """How much of a structure spanning ``centre ± half`` (in t) is present at ``t``."""
-    return float(np.sqrt(max(0.0, 1.0 - ((t - centre) / half) ** 2)))
 
 
 @dataclass(frozen=True)
-class CtPhantom:
-    """The phantom for a series of ``slices`` slices; ``t`` runs from -1 (feet) to 1 (head)."""
+class _NoduleAt:
+    """A nodule placed relative to the phantom: (x, y) mm and a fraction of the z range."""
 
-    slices: int
-
-    @property
-    def first_z(self) -> float:
-        return -(self.slices - 1) / 2 * SLICE_MM
-
-    def z(self, index: int) -> float:
-        return self.first_z + index * SLICE_MM
-
-    def t(self, z: float) -> float:
-        return z / (-self.first_z)
-
-    def nodule(self) -> CtNoduleTruth:
-        """The nodule: in the right lung, centred on a voxel a little above the middle."""
-        index = round((self.slices - 1) * 0.65)
-        row = round((-10.0 - ORIGIN_MM) / PIXEL_SPACING_MM)
-        column = round((-80.0 - ORIGIN_MM) / PIXEL_SPACING_MM)
-        x = ORIGIN_MM + column * PIXEL_SPACING_MM
-        y = ORIGIN_MM + row * PIXEL_SPACING_MM
-        return CtNoduleTruth(
-            center_mm=(x, y, self.z(index)),
-            radius_mm=NODULE_RADIUS_MM,
-            hu=NODULE_HU,
-            instance_number=index + 1,
-            row=row,
-            column=column,
-        )
+    x: float
+    y: float
+    height: float
+    diameter_mm: float
 
 
 @dataclass(frozen=True)
-class _Slab:
-    """The slice-independent geometry, computed once per series."""
+class _ChestSpec:
+    name: str
+    folder: str
+    patient: Patient
+    number: int
+    matrix: int
+    pixel_mm: float
+    slice_mm: float
+    slices: int | None
+    """None: ``ct_slices``."""
+    nodules: tuple[_NoduleAt, ...]
+    vessels: int = 8
 
-    x: Grid
-    y: Grid
-    body: Grid
-    lungs: tuple[Grid, Grid]
-    heart: Grid
-    liver: Mask
-    bone: Mask
-    canal: Mask
-    aorta: Mask
-    sternum: Mask
-    ring: Mask
-    rib_phase: Grid
 
-    @classmethod
-    def build(cls) -> _Slab:
-        axis = ORIGIN_MM + np.arange(MATRIX, dtype=np.float32) * np.float32(PIXEL_SPACING_MM)
-        y, x = np.meshgrid(axis, axis, indexing="ij")
-        body = _ellipse(x, y, 0.0, 0.0, 165.0, 115.0)
-        vertebra = _ellipse(x, y, 0.0, 75.0, 18.0, 18.0) < 1
-        arch = _ellipse(x, y, 0.0, 102.0, 26.0, 13.0) < 1
-        canal = _ellipse(x, y, 0.0, 100.0, 7.0, 7.0) < 1
-        angle = np.arctan2(y, x)
-        return cls(
-            x=x,
-            y=y,
-            body=body,
-            lungs=(_ellipse(x, y, -75.0, 0.0, 55.0, 80.0), _ellipse(x, y, 75.0, 0.0, 52.0, 78.0)),
-            heart=_ellipse(x, y, 25.0, -35.0, 60.0, 50.0),
-            liver=_ellipse(x, y, -45.0, 5.0, 100.0, 80.0) < 1,
-            bone=(vertebra | arch) & ~canal,
-            canal=canal,
-            aorta=_ellipse(x, y, 15.0, 40.0, 12.0, 12.0) < 1,
-            sternum=_ellipse(x, y, 0.0, -104.0, 14.0, 6.0) < 1,
-            ring=(body > 0.80**2) & (body < 0.86**2) & ((np.abs(x) > 25) | (y > 0)),
-            rib_phase=(np.abs(angle) * np.float32(40.0)).astype(np.float32),
-        )
+_SPECS = (
+    _ChestSpec("ct", "ct", Patient("SYNTHETIC^CT^ONE", "SYN-0005", "19621111", "M"), 5,
+               512, 0.75, 2.5, None, (_NoduleAt(-80.0, -10.0, 0.65, 12.0),)),
+    _ChestSpec("ct-left-small", "ct-left-small",
+               Patient("SYNTHETIC^CT^TWO", "SYN-0008", "19550405", "F"), 8,
+               256, 1.4, 2.0, 80, (_NoduleAt(85.0, 20.0, 0.55, 7.0),)),
+    _ChestSpec("ct-two-nodules", "ct-two-nodules",
+               Patient("SYNTHETIC^CT^THREE", "SYN-0009", "19480917", "M"), 9,
+               256, 1.4, 2.0, 80,
+               (_NoduleAt(-70.0, 25.0, 0.4, 18.0), _NoduleAt(70.0, -30.0, 0.7, 9.0))),
+    _ChestSpec("ct-normal", "ct-normal",
+               Patient("SYNTHETIC^CT^FOUR", "SYN-0010", "19710302", "F"), 10,
+               256, 1.4, 2.0, 80, ()),
+)  # fmt: skip
+CHEST_CT_STUDIES = len(_SPECS)
 
-    def hu(self, phantom: CtPhantom, index: int, rng: np.random.Generator) -> Grid:
-        """One slice in HU, with noise."""
-        z = phantom.z(index)
-        t = phantom.t(z)
-        image = np.full((MATRIX, MATRIX), -1000.0, dtype=np.float32)
-        image[self.body < 1] = 0.0
-        image[(self.body >= 0.9**2) & (self.body < 1)] = -100.0
-        if t < -0.55:
-            image[self.liver & (self.body < 0.85**2)] = 60.0
-        lung = _profile(t, 0.1, 0.85)
-        for shape in self.lungs:
-            image[shape < lung**2] = -820.0
-        heart = _profile(t, -0.15, 0.4)
-        image[self.heart < heart**2] = 40.0
-        if t > -0.6:
-            image[self.aorta] = 45.0
-        if t > -0.5:
-            image[self.sternum] = 500.0
-        image[self.canal] = 20.0
-        image[self.bone] = 700.0
-        image[self.ring & (np.mod(self.rib_phase + z, 30.0) < 8.0)] = 700.0
-        nodule = phantom.nodule()
-        nx, ny, nz = nodule.center_mm
-        r2 = nodule.radius_mm**2 - (z - nz) ** 2
-        if r2 > 0:
-            image[(self.x - nx) ** 2 + (self.y - ny) ** 2 < r2] = nodule.hu
-        image += rng.standard_normal((MATRIX, MATRIX), dtype=np.float32) * np.float32(NOISE_HU)
-        return image
+
+def extra_ct_files() -> int:
+    """Slices of the chest CTs beyond ``good/ct/`` (their count does not depend on ct_slices)."""
+    return sum(spec.slices or 0 for spec in _SPECS)
 
 
 def stored_values(hu: Grid) -> NDArray[np.uint16]:
@@ -158,70 +93,127 @@ def stored_values(hu: Grid) -> NDArray[np.uint16]:
     return values
 
 
-def write_ct_series(ctx: WriteContext, *, slices: int) -> SampleStudy:
-    """Write the CT series, one file per slice, InstanceNumber 1 the most inferior slice."""
+def ct_slice_dataset(
+    identity: StudyIdentity,
+    *,
+    sop_uid: UID,
+    frame_of_reference: UID,
+    phantom: ChestPhantom,
+    index: int,
+    values: NDArray[np.uint16],
+    body_part: str = "CHEST",
+) -> Dataset:
+    """One axial CT slice of ``phantom`` (position, orientation, spacing, 12-bit HU - 1024)."""
+    ds = base_dataset(
+        identity, sop_class=CTImageStorage, sop_uid=sop_uid, modality="CT",
+        instance_number=index + 1,
+    )  # fmt: skip
+    z = phantom.z(index)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.BodyPartExamined = body_part
+    ds.PatientPosition = "HFS"
+    ds.FrameOfReferenceUID = frame_of_reference
+    ds.PositionReferenceIndicator = ""
+    ds.AcquisitionNumber = 1
+    ds.KVP = 120
+    ds.ConvolutionKernel = "STANDARD"
+    ds.GantryDetectorTilt = 0
+    ds.SliceThickness = phantom.slice_mm
+    ds.SpacingBetweenSlices = phantom.slice_mm
+    ds.ImagePositionPatient = [phantom.origin_mm, phantom.origin_mm, z]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.SliceLocation = z
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows = ds.Columns = phantom.matrix
+    ds.PixelSpacing = [phantom.pixel_mm, phantom.pixel_mm]
+    ds.BitsAllocated = 16
+    ds.BitsStored = 12
+    ds.HighBit = 11
+    ds.PixelRepresentation = 0
+    ds.RescaleIntercept = -1024
+    ds.RescaleSlope = 1
+    ds.RescaleType = "HU"
+    ds.WindowCenter = [40, -600]
+    ds.WindowWidth = [400, 1500]
+    ds.WindowCenterWidthExplanation = ["MEDIASTINUM", "LUNG"]
+    ds.PixelData = values.tobytes()
+    ds.file_meta = file_meta(ds, ExplicitVRLittleEndian)
+    return ds
+
+
+def _phantom(spec: _ChestSpec, slices: int, ctx: WriteContext) -> ChestPhantom:
+    grid = ChestPhantom(slices=slices, matrix=spec.matrix, pixel_mm=spec.pixel_mm,
+                        slice_mm=spec.slice_mm)  # fmt: skip
+    nodules = tuple(
+        Nodule(
+            grid.snap((at.x, at.y, grid.first_z + at.height * (slices - 1) * spec.slice_mm)),
+            at.diameter_mm,
+            NODULE_HU,
+        )
+        for at in spec.nodules
+    )
+    vessels = random_vessels(ctx.rng(spec.name, "vessels"), grid, spec.vessels, nodules, 12.0)
+    return ChestPhantom(
+        slices=slices, matrix=spec.matrix, pixel_mm=spec.pixel_mm, slice_mm=spec.slice_mm,
+        nodules=nodules, vessels=vessels,
+    )  # fmt: skip
+
+
+def _truth(phantom: ChestPhantom) -> CtChestTruth:
+    nodules = []
+    for nodule in phantom.nodules:
+        k, row, column = phantom.index_of(nodule.centre_mm)
+        nodules.append(
+            CtNoduleTruth(
+                center_mm=nodule.centre_mm,
+                radius_mm=nodule.diameter_mm / 2,
+                hu=nodule.hu,
+                side="left" if nodule.side == "left" else "right",
+                instance_number=k + 1,
+                row=row,
+                column=column,
+            )
+        )
+    return CtChestTruth(nodules=tuple(nodules))
+
+
+def write_ct_series(ctx: WriteContext, *, slices: int) -> list[SampleStudy]:
+    """Write the chest CT studies (``good/ct/`` with ``slices`` slices), one file per slice."""
     if slices < MIN_CT_SLICES:
         raise SamplesError(f"ct_slices: expected at least {MIN_CT_SLICES}, got {slices}")
-    phantom = CtPhantom(slices)
-    slab = _Slab.build()
-    rng = ctx.rng("ct", "noise")
-    identity = StudyIdentity.make(ctx.uids, "ct", _PATIENT, 5, "CT CHEST (SYNTHETIC)")
-    frame_of_reference = ctx.uids.uid("ct", "frame-of-reference")
+    return [_write_chest(ctx, spec, spec.slices or slices) for spec in _SPECS]
+
+
+def _write_chest(ctx: WriteContext, spec: _ChestSpec, slices: int) -> SampleStudy:
+    phantom = _phantom(spec, slices, ctx)
+    rng = ctx.rng(spec.name, "noise")
+    identity = StudyIdentity.make(ctx.uids, spec.name, spec.patient, spec.number,
+                                  "CT CHEST (SYNTHETIC)")  # fmt: skip
+    frame_of_reference = ctx.uids.uid(spec.name, "frame-of-reference")
     for index in range(slices):
-        ds = base_dataset(
+        ds = ct_slice_dataset(
             identity,
-            sop_class=CTImageStorage,
-            sop_uid=ctx.uids.uid("ct", "sop", str(index)),
-            modality="CT",
-            instance_number=index + 1,
+            sop_uid=ctx.uids.uid(spec.name, "sop", str(index)),
+            frame_of_reference=frame_of_reference,
+            phantom=phantom,
+            index=index,
+            values=stored_values(phantom.hu(index, rng)),
         )
-        z = phantom.z(index)
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-        ds.BodyPartExamined = "CHEST"
-        ds.PatientPosition = "HFS"
-        ds.FrameOfReferenceUID = frame_of_reference
-        ds.PositionReferenceIndicator = ""
-        ds.AcquisitionNumber = 1
-        ds.KVP = 120
-        ds.ConvolutionKernel = "STANDARD"
-        ds.SliceThickness = SLICE_MM
-        ds.SpacingBetweenSlices = SLICE_MM
-        ds.ImagePositionPatient = [ORIGIN_MM, ORIGIN_MM, z]
-        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-        ds.SliceLocation = z
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.Rows = ds.Columns = MATRIX
-        ds.PixelSpacing = [PIXEL_SPACING_MM, PIXEL_SPACING_MM]
-        ds.BitsAllocated = 16
-        ds.BitsStored = 12
-        ds.HighBit = 11
-        ds.PixelRepresentation = 0
-        ds.RescaleIntercept = -1024
-        ds.RescaleSlope = 1
-        ds.RescaleType = "HU"
-        ds.WindowCenter = [40, -600]
-        ds.WindowWidth = [400, 1500]
-        ds.WindowCenterWidthExplanation = ["MEDIASTINUM", "LUNG"]
-        ds.PixelData = stored_values(slab.hu(phantom, index, rng)).tobytes()
-        ds.file_meta = file_meta(ds, ExplicitVRLittleEndian)
-        path = ctx.root / "good" / "ct" / f"CT{index + 1:06d}.dcm"
+        path = ctx.root / "good" / spec.folder / f"CT{index + 1:06d}.dcm"
         write_part10(ds, path)
         record(
-            ctx,
-            path,
-            category="ct",
-            description=f"Synthetic chest CT slice {index + 1} of {slices}, z = {z} mm.",
-            ds=ds,
-            pipeline=Pipeline.CT,
-        )
+            ctx, path, category=spec.folder, ds=ds, pipeline=Pipeline.CT,
+            description=f"Synthetic chest CT slice {index + 1} of {slices}, "
+            f"z = {phantom.z(index)} mm.",
+        )  # fmt: skip
     return SampleStudy(
         study_uid=identity.study_uid,
         series_uid=identity.series_uid,
-        patient_id=_PATIENT.patient_id,
+        patient_id=spec.patient.patient_id,
         modality="CT",
         description=identity.description,
         instances=slices,
         expected_pipeline=Pipeline.CT,
-        truth=phantom.nodule(),
+        truth=_truth(phantom),
     )

@@ -30,6 +30,7 @@ class Pipeline(StrEnum):
 
     CXR = "cxr"
     CT = "ct"
+    CT_QA = "ct-qa"
     NONE = "none"
 
 
@@ -85,18 +86,39 @@ class CxrTruth(_Model):
 
 
 class CtNoduleTruth(_Model):
-    """Ground truth of the synthetic CT: one spherical nodule."""
+    """One spherical nodule of a synthetic chest CT."""
 
-    type: Literal["ct-nodule"] = "ct-nodule"
     center_mm: tuple[float, float, float] = Field(description="Patient (LPS) coordinates.")
     radius_mm: float = Field(gt=0)
     hu: float
+    side: Literal["left", "right"] = Field(description="The patient's side.")
     instance_number: int = Field(ge=1, description="The slice through the nodule's centre.")
     row: int = Field(ge=0)
     column: int = Field(ge=0)
 
+    @property
+    def diameter_mm(self) -> float:
+        return 2.0 * self.radius_mm
 
-Truth = Annotated[CxrTruth | CtNoduleTruth, Field(discriminator="type")]
+
+class CtChestTruth(_Model):
+    """Ground truth of a synthetic chest CT: its nodules (none for a normal study)."""
+
+    type: Literal["ct-chest"] = "ct-chest"
+    nodules: tuple[CtNoduleTruth, ...] = ()
+
+
+class CtQaTruth(_Model):
+    """Ground truth of a synthetic water phantom QA scan, and the verdict it must get."""
+
+    type: Literal["ct-qa"] = "ct-qa"
+    water_hu: float = Field(description="The water's mean CT number at the centre.")
+    noise_hu: float = Field(ge=0, description="Standard deviation of the added noise.")
+    cupping_hu: float = Field(description="How much higher the edge reads than the centre.")
+    passes: bool = Field(description="What the check must say with the default tolerances.")
+
+
+Truth = Annotated[CxrTruth | CtChestTruth | CtQaTruth, Field(discriminator="type")]
 
 
 class SampleFile(_Model):

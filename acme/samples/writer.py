@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from acme.samples._common import SamplesError, WriteContext
 from acme.samples.bad import BAD_FILE_COUNT, write_bad_corpus
-from acme.samples.ct import MIN_CT_SLICES, write_ct_series
+from acme.samples.ct import MIN_CT_SLICES, extra_ct_files, write_ct_series
+from acme.samples.ct_qa import QA_FILE_COUNT, write_qa_phantoms
 from acme.samples.cxr import CXR_FILE_COUNT, write_cxr_studies, write_raw_dataset
 from acme.samples.manifest import MANIFEST_NAME, SampleFile, SampleManifest
 from acme.samples.real import REAL_FILE_COUNT, write_real_cxr
@@ -50,7 +51,10 @@ def write_samples(
         raise SamplesError(f"ct_slices: expected at least {MIN_CT_SLICES}, got {ct_slices}")
     directory.mkdir(parents=True, exist_ok=True)
     _remove_previous(directory)
-    total = REAL_FILE_COUNT + CXR_FILE_COUNT + ct_slices + BAD_FILE_COUNT
+    total = (
+        REAL_FILE_COUNT + CXR_FILE_COUNT + ct_slices + extra_ct_files() + QA_FILE_COUNT
+        + BAD_FILE_COUNT
+    )  # fmt: skip
     files: list[SampleFile] = []
 
     def on_file(entry: SampleFile) -> None:
@@ -63,7 +67,8 @@ def write_samples(
         *write_real_cxr(ctx),
         *write_cxr_studies(ctx),
         write_raw_dataset(ctx),
-        write_ct_series(ctx, slices=ct_slices),
+        *write_ct_series(ctx, slices=ct_slices),
+        *write_qa_phantoms(ctx),
     ]
     conflict_with = next(f for f in files if f.category == "cxr")
     too_large = write_bad_corpus(ctx, conflict_with=conflict_with)

@@ -14,16 +14,7 @@ from dataclasses import dataclass, field
 from acme.events.values import InferenceFailure
 from acme.function import Context
 from acme.imaging import DisplayImage, ImagingError, Preprocessing, display_frames, read_dataset
-
-
-class Unusable(Exception):
-    """The series cannot be scored, and never will be: an ``inference.failed`` reason."""
-
-    def __init__(self, reason: InferenceFailure, detail: str, skipped: list[dict[str, str]]):
-        self.reason = reason
-        self.detail = detail
-        self.skipped = skipped
-        super().__init__(f"{reason}: {detail}")
+from acme.inference import Unusable
 
 
 @dataclass(frozen=True)

@@ -98,8 +98,28 @@ PROCEDURES: Final[Mapping[str, Code]] = MappingProxyType(
     {
         "cxr": Code("SCT", "399208008", "Plain chest X-ray"),
         "ct": Code("SCT", "77477000", "Computerized axial tomography"),
+        "ct-qa": Code("SCT", "77477000", "Computerized axial tomography"),
     }
 )
+
+# --- A lesion's measurements (CT) and a QA phantom check's ---------------------------------
+DIAMETER: Final = Code("SCT", "81827009", "Diameter")
+VOLUME: Final = Code("SCT", "118565006", "Volume")
+MILLIMETRE: Final = Code("UCUM", "mm", "millimeter")
+CUBIC_MILLIMETRE: Final = Code("UCUM", "mm3", "cubic millimeter")
+HOUNSFIELD: Final = Code("UCUM", "[hnsf'U]", "Hounsfield unit")
+QA_PHANTOM: Final = Code(LOCAL_SCHEME, "ct-qa-water-phantom", "CT QA water phantom check")
+QA_ITEMS: Final[Mapping[str, Code]] = MappingProxyType(
+    {
+        "water-mean": Code(LOCAL_SCHEME, "ct-qa-water-mean", "Water mean CT number"),
+        "noise": Code(LOCAL_SCHEME, "ct-qa-noise", "Noise (standard deviation)"),
+        "uniformity": Code(LOCAL_SCHEME, "ct-qa-uniformity", "Uniformity (edge minus centre)"),
+    }
+)
+PASS: Final = Code(LOCAL_SCHEME, "qa-pass", "Within tolerance")
+FAIL: Final = Code(LOCAL_SCHEME, "qa-fail", "Out of tolerance")
+NORMAL: Final = Code("HL7-INTERP", "N", "Normal")
+ABNORMAL: Final = Code("HL7-INTERP", "A", "Abnormal")
 
 # --- One finding: its probability, threshold and presence ----------------------------------
 PROBABILITY: Final = Code("DCM", "122157", "Probability")
@@ -122,6 +142,7 @@ FINDING_CODES: Final[Mapping[str, Code]] = MappingProxyType(
         "edema": Code("SCT", "19242006", "Pulmonary edema"),
         "pulmonary edema": Code("SCT", "19242006", "Pulmonary edema"),
         "nodule": Code("SCT", "27925004", "Nodule"),
+        "lung nodule": Code("SCT", "27925004", "Nodule"),
         "mass": Code("SCT", "4147007", "Mass"),
         "fibrosis": Code("SCT", "112674009", "Fibrosis"),
     }

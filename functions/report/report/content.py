@@ -20,7 +20,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from acme.events import Finding
+from acme.events import Finding, QaResult
 from acme.outcomes import Outcome
 from acme.patients import Patient, PatientAttribute
 from report.codes import SCHEME_SYSTEMS
@@ -78,7 +78,8 @@ class ModelUse(_Model):
 class ReportedSeries(_Model):
     """A series of the study routed to a model, and what became of it.
 
-    ``completed``: the run's findings (each coded); ``failed``: the run's reason code;
+    ``completed``: the run's findings (each coded; CT lesions with their measurement) or, for
+    a CT QA scan, its check; ``failed``: the run's reason code;
     ``pending``: no result yet (not scored yet, being scored, or reopened by a late instance).
     """
 
@@ -91,6 +92,7 @@ class ReportedSeries(_Model):
     model_version: str | None = None
     reason: str | None = Field(default=None, description="Why inference failed (reason code).")
     findings: tuple[Finding, ...] = ()
+    qa: QaResult | None = Field(default=None, description="A CT QA phantom check's result.")
 
     @property
     def model_ref(self) -> str:
@@ -143,6 +145,11 @@ class ReportContent(_Model):
     def results(self) -> tuple[tuple[ReportedSeries, Finding], ...]:
         """Every finding, with the series (and run) it was made on, in series order."""
         return tuple((series, finding) for series in self.series for finding in series.findings)
+
+    @property
+    def qa_checks(self) -> tuple[tuple[ReportedSeries, QaResult], ...]:
+        """Every CT QA phantom check, with its series."""
+        return tuple((series, series.qa) for series in self.series if series.qa is not None)
 
     @property
     def positive(self) -> tuple[Finding, ...]:

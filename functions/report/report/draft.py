@@ -36,7 +36,7 @@ from report import artifacts, sources, store
 from report.content import ModelUse, ReportContent, ReportedSeries, issued_now
 from report.emit import drafted_data, drafted_id
 from report.errors import NotReady
-from report.view import percent, series_note
+from report.view import finding_text, percent, qa_text, series_note
 
 DraftStatus = Literal["drafted", "redrafted", "unchanged", "waiting"]
 
@@ -54,14 +54,19 @@ def ai_impression(series: list[ReportedSeries], models: list[ModelUse]) -> str:
     findings = [finding for s in series for finding in s.findings]
     positive = sorted((f for f in findings if f.positive), key=lambda f: -f.probability)
     negative = [f for f in findings if not f.positive]
-    lines = [
-        "AI suggests: " + "; ".join(f"{f.label} ({percent(f.probability)})" for f in positive)
-        if positive
-        else "AI found none of the findings it screens for."
-    ]
+    checks = [s.qa for s in series if s.qa is not None]
+    suggested = "; ".join(f"{finding_text(f)} ({percent(f.probability)})" for f in positive)
+    lines = []
+    if findings or not checks:
+        lines.append(
+            f"AI suggests: {suggested}"
+            if positive
+            else "AI found none of the findings it screens for."
+        )
+    lines += [qa_text(check) for check in checks]
     if negative:
         lines.append("Below threshold: " + ", ".join(f.label for f in negative) + ".")
-    lines += [series_note(item) for item in series if not item.findings]
+    lines += [series_note(item) for item in series if not item.findings and item.qa is None]
     refs = ", ".join(model.ref for model in models)
     warning = "" if all(m.diagnostic_use for m in models) else " NOT FOR DIAGNOSTIC USE."
     lines.append(
@@ -87,10 +92,13 @@ def _compose(
         if outcome.outcome == "completed" and outcome.model_name and outcome.model_version:
             ref = (outcome.model_name, outcome.model_version)
             models.setdefault(
-                ref, sources.model_use(*ref, outcome.not_for_diagnosis, cards.get(ref))
+                ref,
+                sources.model_use(
+                    *ref, outcome.not_for_diagnosis, cards.get(ref), outcome.pipeline
+                ),
             )
     findings = [finding for item in series for finding in item.findings]
-    sop_uids = list(dict.fromkeys(f.sop_uid for f in findings if f.sop_uid))
+    sop_uids = sources.referenced_images(series)
     scored = [item.series_uid for item in series if item.outcome == "completed"]
     images = sources.source_images(conn, sop_uids) or sources.series_images(conn, scored)
     data = {image.sop_uid: sources.fetch_instance(ctx, study_uid, image) for image in images}

@@ -11,7 +11,10 @@ The bundle holds, each with a ``urn:uuid`` fullUrl the others reference:
 - one ``Observation`` per finding: the label's code, the probability as ``valueQuantity``
   (UCUM ``1``), the decision threshold as a component, ``interpretation`` POS/NEG, ``method``
   the model name and version, a note that the result is not for diagnostic use, and
-  ``derivedFrom`` the ImagingStudy;
+  ``derivedFrom`` the ImagingStudy; a CT lesion's observation adds its diameter (mm) and
+  volume (mm3) as components, and its place (side, slices, centre) in ``bodySite`` text;
+- one ``Observation`` per CT QA check item: the measurement in HU (UCUM ``[hnsf'U]``), its
+  tolerance as ``referenceRange``, ``interpretation`` N (within) or A (out of tolerance);
 - the ``DiagnosticReport`` (LOINC 18748-4): status ``partial`` while a routed series has no
   result yet, then preliminary, final or amended; the observations as ``result``, the
   impression as ``conclusion``, the signer as ``resultsInterpreter``.
@@ -41,16 +44,21 @@ from fhir.resources.R4B.imagingstudy import (
     ImagingStudySeriesInstance,
 )
 from fhir.resources.R4B.meta import Meta
-from fhir.resources.R4B.observation import Observation, ObservationComponent
+from fhir.resources.R4B.observation import (
+    Observation,
+    ObservationComponent,
+    ObservationReferenceRange,
+)
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
 
-from acme.events import Finding
+from acme.events import Finding, QaItem
 from acme.patients import Patient, PatientAttribute
 from report import codes
 from report.codes import Code
 from report.content import ReportContent, ReportedSeries
+from report.view import finding_text
 
 DICOM_UID_SYSTEM = "urn:dicom:uid"
 CONFLICT_SYSTEM = "urn:acme-imaging:patient-record-conflict"
@@ -176,11 +184,27 @@ def _observation(
     method = series.model_ref
     code = codes.code_of(finding)
     warning = "NOT FOR DIAGNOSTIC USE. " if not model.diagnostic_use else ""
+    measured = finding.measurement
+    lesion = [
+        ObservationComponent(code=_concept(codes.DIAMETER),
+                             valueQuantity=_measure(measured.diameter_mm, codes.MILLIMETRE)),
+        ObservationComponent(code=_concept(codes.VOLUME),
+                             valueQuantity=_measure(measured.volume_mm3, codes.CUBIC_MILLIMETRE)),
+    ] if measured else []  # fmt: skip
+    place = None
+    if measured is not None:
+        x, y, z = measured.centre_mm
+        first, last = measured.slices
+        place = CodeableConcept(
+            text=f"{measured.side} lung, slices {first}-{last}, centre (LPS) "
+            f"{x:.1f}, {y:.1f}, {z:.1f} mm"
+        )
     return Observation(
         id=resource_id,
         status=content.status,
         category=[_concept(codes.IMAGING)],
-        code=_concept(code, finding.label),
+        code=_concept(code, finding_text(finding)),
+        bodySite=place,
         subject=Reference(reference=patient_ref),
         derivedFrom=[Reference(reference=study_ref)],
         issued=content.issued,
@@ -197,11 +221,43 @@ def _observation(
             text=method,
         ),
         component=[
+            *lesion,
             ObservationComponent(
                 code=_concept(codes.DECISION_THRESHOLD), valueQuantity=_quantity(finding.threshold)
-            )
+            ),
         ],
         note=[Annotation(text=f"{warning}AI result of {method}: {model.intended_use}")],
+    )
+
+
+def _measure(value: float, unit: Code) -> Quantity:
+    return Quantity(value=Decimal(f"{value:.3f}"), unit=unit.meaning, system=unit.system,
+                    code=unit.value)  # fmt: skip
+
+
+def _qa_observation(
+    content: ReportContent, series: ReportedSeries, item: QaItem, patient_ref: str,
+    study_ref: str,
+) -> Observation:  # fmt: skip
+    code = codes.QA_ITEMS[item.name]
+    return Observation(
+        id=_uuid(content, "qa", series.series_uid, item.name),
+        status=content.status,
+        category=[_concept(codes.IMAGING)],
+        code=_concept(code),
+        subject=Reference(reference=patient_ref),
+        derivedFrom=[Reference(reference=study_ref)],
+        issued=content.issued,
+        valueQuantity=_measure(item.value, codes.HOUNSFIELD),
+        referenceRange=[
+            ObservationReferenceRange(
+                low=_measure(item.lower, codes.HOUNSFIELD),
+                high=_measure(item.upper, codes.HOUNSFIELD),
+                text="tolerance",
+            )
+        ],
+        interpretation=[_concept(codes.NORMAL if item.passed else codes.ABNORMAL)],
+        method=CodeableConcept(text=f"{series.model_ref} ({codes.QA_PHANTOM.meaning})"),
     )
 
 
@@ -248,11 +304,15 @@ def build_bundle(content: ReportContent) -> Bundle:
             content,
             series,
             finding,
-            _uuid(content, "observation", series.series_uid, finding.label),
+            _uuid(content, "observation", series.series_uid, *map(str, finding.key)),
             patient_ref,
             study_ref,
         )
         for series, finding in content.results
+    ] + [
+        _qa_observation(content, series, item, patient_ref, study_ref)
+        for series, check in content.qa_checks
+        for item in check.items
     ]
     report_id = _uuid(content, "diagnostic-report")
     report = _report(

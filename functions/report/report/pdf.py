@@ -127,6 +127,13 @@ def _body(doc: _Document, view: ReportView) -> None:
     )
     for note in view.notes:
         doc.line(note, size=9, bold=True)
+    if view.qa:
+        doc.heading("CT quality assurance (water phantom)")
+        doc.line(view.qa_verdict or "", bold=True)
+        doc.table(
+            ("Measurement", "Value", "Tolerance", "Result"),
+            [(r.item, r.value, r.tolerance, r.result) for r in view.qa],
+        )
     doc.heading("Findings")
     doc.table(
         ("Finding", "Code", "Probability", "Threshold", "Result", "Model"),

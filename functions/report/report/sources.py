@@ -18,7 +18,7 @@ from psycopg.rows import TupleRow, dict_row
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from acme.events import Coding, Finding, canonical_archive_key
+from acme.events import Coding, Finding, NoduleMeasurement, QaItem, QaResult, canonical_archive_key
 from acme.function import Context
 from acme.imaging import display_frames, encode_png, read_dataset, resample
 from acme.models import ModelCard, ModelError, ModelRegistry
@@ -67,6 +67,8 @@ def model_cards(ctx: Context, outcomes: list[SeriesOutcome]) -> dict[CardKey, Mo
     for outcome in outcomes:
         if outcome.model_name is None or outcome.model_version is None:
             continue
+        if outcome.pipeline == "ct-qa":
+            continue  # a measurement procedure, not a registered model
         ref = (outcome.model_name, outcome.model_version)
         if ref not in cards:
             try:
@@ -77,7 +79,20 @@ def model_cards(ctx: Context, outcomes: list[SeriesOutcome]) -> dict[CardKey, Mo
     return cards
 
 
-def model_use(name: str, version: str, not_for_diagnosis: bool, card: ModelCard | None) -> ModelUse:
+QA_INTENDED_USE = (
+    "Daily CT constancy check on a water phantom: water CT number, noise and uniformity in "
+    "standard regions of interest, each against its tolerance. A check of the scanner, not a "
+    "finding about a patient."
+)
+
+
+def model_use(
+    name: str, version: str, not_for_diagnosis: bool, card: ModelCard | None, pipeline: str = ""
+) -> ModelUse:
+    if pipeline == "ct-qa":
+        return ModelUse(
+            name=name, version=version, intended_use=QA_INTENDED_USE, diagnostic_use=False
+        )
     if card is None:
         return ModelUse(
             name=name,
@@ -102,9 +117,9 @@ def reported_series(
     for outcome in outcomes:
         has_run = outcome.outcome != "pending"
         ref = (outcome.model_name or "", outcome.model_version or "")
-        findings = (
-            _findings(conn, outcome, cards.get(ref)) if outcome.outcome == "completed" else ()
-        )
+        completed = outcome.outcome == "completed"
+        findings = _findings(conn, outcome, cards.get(ref)) if completed else ()
+        qa = _qa(conn, outcome) if completed and outcome.pipeline == "ct-qa" else None
         listed.append(
             ReportedSeries(
                 series_uid=outcome.series_uid,
@@ -116,6 +131,7 @@ def reported_series(
                 model_version=outcome.model_version if has_run else None,
                 reason=outcome.reason_code if outcome.outcome == "failed" else None,
                 findings=findings,
+                qa=qa,
             )
         )
     return listed
@@ -127,7 +143,8 @@ def _findings(conn: Conn, outcome: SeriesOutcome, card: ModelCard | None) -> tup
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT label, probability, threshold, positive, sop_uid, heatmap_key, code_system,"
-            " code, code_display FROM findings WHERE run_id = %s ORDER BY label",
+            " code, code_display, measurement FROM findings WHERE run_id = %s"
+            " ORDER BY label, (measurement ->> 'number')::integer NULLS FIRST",
             (outcome.run_id,),
         ).fetchall()
     found = []
@@ -151,9 +168,37 @@ def _findings(conn: Conn, outcome: SeriesOutcome, card: ModelCard | None) -> tup
                 sop_uid=row["sop_uid"],
                 heatmap_key=row["heatmap_key"],
                 code=finding_code(row["label"], card_code).coding(),
+                measurement=(
+                    NoduleMeasurement.model_validate(row["measurement"])
+                    if row["measurement"] is not None
+                    else None
+                ),
             )
         )
     return tuple(found)
+
+
+def _qa(conn: Conn, outcome: SeriesOutcome) -> QaResult | None:
+    """The run's QA check, as recorded."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        check = cur.execute(
+            "SELECT passed, sop_uid, phantom_diameter_mm FROM qa_checks WHERE run_id = %s",
+            (outcome.run_id,),
+        ).fetchone()
+        if check is None:
+            return None
+        items = cur.execute(
+            "SELECT name, value, unit, lower, upper, passed FROM qa_measurements"
+            " WHERE run_id = %s ORDER BY array_position("
+            "ARRAY['water-mean', 'noise', 'uniformity'], name)",
+            (outcome.run_id,),
+        ).fetchall()
+    return QaResult(
+        passed=check["passed"],
+        items=tuple(QaItem.model_validate(item) for item in items),
+        sop_uid=check["sop_uid"],
+        phantom_diameter_mm=check["phantom_diameter_mm"],
+    )
 
 
 def source_images(conn: Conn, sop_uids: list[str]) -> list[SourceImage]:
@@ -184,6 +229,18 @@ def series_images(conn: Conn, series_uids: list[str], limit: int = 16) -> list[S
         SourceImage(series_uid=series, sop_uid=sop, sop_class_uid=cls, modality=mod)
         for sop, series, cls, mod in rows
     ]
+
+
+def referenced_images(series: list[ReportedSeries]) -> list[str]:
+    """The SOP Instance UIDs the results name: each finding's image, each lesion's slices,
+    each QA check's slice, in order, once each."""
+    uids: list[str] = []
+    for item in series:
+        for finding in item.findings:
+            uids += [finding.sop_uid] if finding.sop_uid else []
+            uids += list(finding.measurement.sop_uids) if finding.measurement else []
+        uids += [item.qa.sop_uid] if item.qa is not None else []
+    return list(dict.fromkeys(uids))
 
 
 def key_finding(findings: list[Finding]) -> Finding | None:

@@ -7,10 +7,14 @@ Content tree (PS3.16 TID 1500)::
     │   person observer once signed
     ├── Procedure Reported: the plain chest X-ray (or the pipeline's procedure)
     ├── Imaging Measurements
-    │   └── per finding, a Measurement Group (TID 1501): tracking id = label, finding type =
-    │       the label's code, algorithm = model name and version, source image = the image
-    │       the probability came from; measurements Probability and Decision threshold
-    │       (UCUM 1); qualitative evaluation label = Present/Absent
+    │   ├── per finding, a Measurement Group (TID 1501): tracking id = label, finding type =
+    │   │   the label's code, algorithm = model name and version, source image = the image
+    │   │   the probability came from; measurements Probability and Decision threshold
+    │   │   (UCUM 1); qualitative evaluation label = Present/Absent. A CT lesion's group is
+    │   │   tracked as "<label> <number>", references every slice it lies on, and adds its
+    │   │   Diameter (mm) and Volume (mm3)
+    │   └── per CT QA check item, a group: finding type = the QA check, the measurement in
+    │       HU (UCUM [hnsf'U]), evaluated Within / Out of tolerance
     └── Qualitative Evaluations: Impression (TEXT) and Comments: the intended-use warning,
         each routed series without findings (pending, or why inference failed), and each
         patient attribute the study's patient record has conflicting values for
@@ -34,11 +38,11 @@ import highdicom as hd
 from highdicom.coding_schemes import CodingSchemeIdentificationItem
 from pydicom.dataset import Dataset
 
-from acme.events import Finding
+from acme.events import Finding, QaResult
 from report import codes
 from report.codes import Code
 from report.content import ReportContent, ReportedSeries
-from report.view import conflict_note, series_note
+from report.view import conflict_note, qa_text, series_note
 
 MANUFACTURER = "Acme Imaging"
 SR_SERIES_NUMBER = 9001
@@ -83,31 +87,49 @@ def person_name(name: str) -> str:
     return cleaned if "^" in cleaned else f"{cleaned}^"
 
 
+def _source_images(
+    content: ReportContent, sop_uids: Sequence[str]
+) -> list[hd.sr.SourceImageForMeasurementGroup] | None:
+    by_uid = {image.sop_uid: image for image in content.source_images}
+    found = [
+        hd.sr.SourceImageForMeasurementGroup(by_uid[uid].sop_class_uid, uid)
+        for uid in sop_uids
+        if uid in by_uid
+    ]
+    return found or None
+
+
+def _algorithm(series: ReportedSeries) -> hd.sr.AlgorithmIdentification:
+    return hd.sr.AlgorithmIdentification(
+        name=series.model or "unknown", version=series.model_version or "unknown"
+    )
+
+
 def _group(
     content: ReportContent, series: ReportedSeries, finding: Finding
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     code = _concept(codes.code_of(finding))
-    algorithm = hd.sr.AlgorithmIdentification(
-        name=series.model or "unknown", version=series.model_version or "unknown"
-    )
+    algorithm = _algorithm(series)
     unit = _concept(codes.NO_UNITS)
-    images = next(
-        (
-            [hd.sr.SourceImageForMeasurementGroup(image.sop_class_uid, image.sop_uid)]
-            for image in content.source_images
-            if image.sop_uid == finding.sop_uid
-        ),
-        None,
-    )
+    measured = finding.measurement
+    referenced = list(measured.sop_uids) if measured else [finding.sop_uid or ""]
+    name = f"{finding.label} {measured.number}" if measured else finding.label
+    lesion = [
+        hd.sr.Measurement(name=_concept(codes.DIAMETER), value=measured.diameter_mm,
+                          unit=_concept(codes.MILLIMETRE), algorithm_id=algorithm),
+        hd.sr.Measurement(name=_concept(codes.VOLUME), value=measured.volume_mm3,
+                          unit=_concept(codes.CUBIC_MILLIMETRE), algorithm_id=algorithm),
+    ] if measured else []  # fmt: skip
     return hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
-            uid=dicom_uid(content.report_id, "finding", series.series_uid, finding.label),
-            identifier=finding.label,
+            uid=dicom_uid(content.report_id, "finding", series.series_uid, name),
+            identifier=name,
         ),
         finding_type=code,
         algorithm_id=algorithm,
-        source_images=images,
+        source_images=_source_images(content, referenced),
         measurements=[
+            *lesion,
             hd.sr.Measurement(
                 name=_concept(codes.PROBABILITY),
                 value=finding.probability,
@@ -126,6 +148,38 @@ def _group(
     )
 
 
+def _qa_groups(
+    content: ReportContent, series: ReportedSeries, check: QaResult
+) -> list[hd.sr.MeasurementsAndQualitativeEvaluations]:
+    algorithm = _algorithm(series)
+    kind = _concept(codes.QA_PHANTOM)
+    return [
+        hd.sr.MeasurementsAndQualitativeEvaluations(
+            tracking_identifier=hd.sr.TrackingIdentifier(
+                uid=dicom_uid(content.report_id, "qa", series.series_uid, item.name),
+                identifier=f"QA {item.name}",
+            ),
+            finding_type=kind,
+            algorithm_id=algorithm,
+            source_images=_source_images(content, [check.sop_uid]),
+            measurements=[
+                hd.sr.Measurement(
+                    name=_concept(codes.QA_ITEMS[item.name]),
+                    value=item.value,
+                    unit=_concept(codes.HOUNSFIELD),
+                    algorithm_id=algorithm,
+                )
+            ],
+            qualitative_evaluations=[
+                hd.sr.QualitativeEvaluation(
+                    name=kind, value=_concept(codes.PASS if item.passed else codes.FAIL)
+                )
+            ],
+        )
+        for item in check.items
+    ]
+
+
 def _evaluations(content: ReportContent) -> hd.sr.ContainerContentItem:
     contains = hd.sr.RelationshipTypeValues.CONTAINS
     container = hd.sr.ContainerContentItem(
@@ -142,6 +196,7 @@ def _evaluations(content: ReportContent) -> hd.sr.ContainerContentItem:
         for model in content.models
     ]
     comments += [series_note(series) for series in content.series if not series.findings]
+    comments += [qa_text(check) for _, check in content.qa_checks]
     comments += [conflict_note(attribute) for attribute in content.patient_conflicts]
     for comment in comments:
         items.append(
@@ -164,7 +219,7 @@ def build_sr(
     patient and study); ``previous``: the SRs of the earlier versions."""
     if not evidence:
         raise ValueError("build_sr: evidence is empty; the SR copies patient and study from it")
-    if not content.results:
+    if not content.results and not content.qa_checks:
         raise ValueError("build_sr: a measurement report needs at least one finding")
     report = hd.sr.MeasurementReport(
         observation_context=_observation_context(content),
@@ -173,7 +228,10 @@ def build_sr(
             for pipeline in content.pipelines
         ]
         or [_concept(codes.IMAGING_PROCEDURE)],
-        imaging_measurements=[_group(content, series, f) for series, f in content.results],
+        imaging_measurements=[
+            *(_group(content, series, f) for series, f in content.results),
+            *(g for series, check in content.qa_checks for g in _qa_groups(content, series, check)),
+        ],
     )
     report[0].ContentSequence.append(_evaluations(content))
     signature = content.signature
@@ -232,6 +290,8 @@ class SrFinding:
     threshold: float
     present: bool
     source_sop_uid: str | None
+    diameter_mm: float | None = None
+    source_sop_uids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -255,8 +315,10 @@ def _code_of(item: Dataset) -> Code:
     return Code(str(item.CodingSchemeDesignator), str(item.CodeValue), str(item.CodeMeaning))
 
 
-def _finding(group: hd.sr.MeasurementsAndQualitativeEvaluations) -> SrFinding:
+def _finding(group: hd.sr.MeasurementsAndQualitativeEvaluations) -> SrFinding | None:
     values = {m.name.value: float(m.value) for m in group.get_measurements()}
+    if codes.PROBABILITY.value not in values:
+        return None  # a QA check item
     [evaluation] = group.get_qualitative_evaluations()
     images = group.source_images
     finding_type = group.finding_type
@@ -269,6 +331,10 @@ def _finding(group: hd.sr.MeasurementsAndQualitativeEvaluations) -> SrFinding:
         threshold=values[codes.DECISION_THRESHOLD.value],
         present=evaluation.value == _concept(codes.PRESENT),
         source_sop_uid=str(images[0].referenced_sop_instance_uid) if images else None,
+        diameter_mm=values.get(codes.DIAMETER.value),
+        source_sop_uids=tuple(str(image.referenced_sop_instance_uid) for image in images)
+        if codes.DIAMETER.value in values
+        else (),
     )
 
 
@@ -303,7 +369,11 @@ def read_sr(data: bytes) -> SrSummary:
         preliminary=sr.PreliminaryFlag == "PRELIMINARY",
         complete=sr.CompletionFlag == "COMPLETE",
         verified=sr.VerificationFlag == "VERIFIED",
-        findings=tuple(_finding(group) for group in report.get_image_measurement_groups()),
+        findings=tuple(
+            found
+            for group in report.get_image_measurement_groups()
+            if (found := _finding(group)) is not None
+        ),
         impression=_texts(report, codes.IMPRESSION)[0],
         comments=_texts(report, codes.COMMENT),
         predecessors=predecessors,

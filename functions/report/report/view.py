@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from acme.events import Finding, QaItem, QaResult
 from acme.patients import PatientAttribute
 from report import codes
 from report.content import ReportContent, ReportedSeries
@@ -48,6 +49,14 @@ class FindingRow:
 
 
 @dataclass(frozen=True)
+class QaRow:
+    item: str
+    value: str
+    tolerance: str
+    result: str
+
+
+@dataclass(frozen=True)
 class SeriesRow:
     series: str
     modality: str
@@ -67,6 +76,8 @@ class ReportView:
     series: tuple[SeriesRow, ...]
     notes: tuple[str, ...]
     findings: tuple[FindingRow, ...]
+    qa: tuple[QaRow, ...]
+    qa_verdict: str | None
     impression: str
     signature: str | None
     amendment: str | None
@@ -84,11 +95,46 @@ def _when(value: datetime) -> str:
 def series_note(series: ReportedSeries) -> str:
     """One sentence on a routed series without findings: pending, or why it has none."""
     where = f"{series.modality} series {series.series_uid} ({series.pipeline})"
+    if series.qa is not None:
+        return f"{where}: QA check {'passed' if series.qa.passed else 'FAILED'}."
     if series.outcome == "failed":
         return f"No AI result for {where}: inference failed ({series.reason})."
     if series.outcome == "pending":
         return f"Pending: {where} has no AI result yet."
     return f"{where}: the model reported no findings."
+
+
+QA_NAMES = {
+    "water-mean": "Water mean CT number",
+    "noise": "Noise (SD)",
+    "uniformity": "Uniformity (edge - centre)",
+}
+
+
+def finding_text(finding: Finding) -> str:
+    """A finding as a person reads it: its label and, for a lesion, its size and place."""
+    m = finding.measurement
+    if m is None:
+        return finding.label
+    first, last = m.slices
+    where = f"slice {first}" if first == last else f"slices {first}-{last}"
+    return f"{finding.label} {m.number}: {m.diameter_mm:.1f} mm, {m.side} lung, {where}"
+
+
+def _tolerance(item: QaItem) -> str:
+    if item.lower == -item.upper:
+        return f"within ±{item.upper:g} HU"
+    return f"{item.lower:g} to {item.upper:g} HU"
+
+
+def qa_text(check: QaResult) -> str:
+    """One sentence on a CT QA phantom check: its verdict and each measurement."""
+    items = "; ".join(
+        f"{QA_NAMES[i.name]} {i.value:.1f} HU ({'pass' if i.passed else 'FAIL'}, {_tolerance(i)})"
+        for i in check.items
+    )
+    verdict = "PASSED" if check.passed else "FAILED"
+    return f"CT QA water phantom ({check.phantom_diameter_mm:.0f} mm) {verdict}: {items}."
 
 
 def conflict_note(attribute: PatientAttribute) -> str:
@@ -100,6 +146,8 @@ def conflict_note(attribute: PatientAttribute) -> str:
 
 
 def _result(series: ReportedSeries) -> str:
+    if series.qa is not None:
+        return f"QA {'passed' if series.qa.passed else 'FAILED'} ({series.model_ref})"
     if series.outcome == "completed":
         return f"{len(series.findings)} findings ({series.model_ref})"
     if series.outcome == "failed":
@@ -113,7 +161,7 @@ def report_view(content: ReportContent) -> ReportView:
     name = (patient.name or "").replace("^", " ").strip() or "(no name)"
     findings = tuple(
         FindingRow(
-            label=f.label,
+            label=finding_text(f),
             code=f"{code.scheme} {code.value}",
             probability=percent(f.probability),
             threshold=percent(f.threshold),
@@ -126,7 +174,7 @@ def report_view(content: ReportContent) -> ReportView:
     signature = content.signature
     partial = content.status == "preliminary" and not content.complete
     return ReportView(
-        title="AI findings report",
+        title="CT quality assurance report" if content.qa_checks else "AI findings report",
         status=PARTIAL_TITLE if partial else STATUS_TITLES[content.status],
         warning=WARNING if content.not_for_diagnosis else None,
         intended_use=tuple(f"{m.ref}: {m.intended_use}" for m in content.models),
@@ -146,8 +194,25 @@ def report_view(content: ReportContent) -> ReportView:
         series=tuple(
             SeriesRow(s.series_uid, s.modality, s.pipeline, _result(s)) for s in content.series
         ),
-        notes=tuple(series_note(s) for s in content.series if not s.findings),
+        notes=tuple(series_note(s) for s in content.series if not s.findings and s.qa is None),
         findings=findings,
+        qa=tuple(
+            QaRow(
+                item=QA_NAMES[item.name],
+                value=f"{item.value:.2f} {item.unit}",
+                tolerance=_tolerance(item),
+                result="pass" if item.passed else "FAIL",
+            )
+            for _, check in content.qa_checks
+            for item in check.items
+        ),
+        qa_verdict=next(
+            (
+                "QA PASSED" if check.passed else "QA FAILED: the scanner is out of tolerance"
+                for _, check in content.qa_checks
+            ),
+            None,
+        ),
         impression=content.impression,
         signature=(
             f"Signed by {signature.name} ({signature.role}) on {_when(signature.at)}"

@@ -12,7 +12,14 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import FileDataset
 from pydicom.uid import ImplicitVRLittleEndian, JPEG2000Lossless, RLELossless
 
-from acme.samples import CtNoduleTruth, CxrFinding, CxrTruth, SampleManifest, SampleStudy
+from acme.samples import (
+    CtChestTruth,
+    CtQaTruth,
+    CxrFinding,
+    CxrTruth,
+    SampleManifest,
+    SampleStudy,
+)
 
 
 def _read(samples_dir: Path, path: str) -> FileDataset:
@@ -119,7 +126,7 @@ def test_no_preamble_file_is_a_bare_dataset(samples_dir: Path, manifest: SampleM
 
 
 def test_ct_series_geometry_is_consistent(samples_dir: Path, manifest: SampleManifest) -> None:
-    (study,) = [s for s in manifest.studies if s.modality == "CT"]
+    study = manifest.study(str(manifest.file("good/ct/CT000001.dcm").study_uid))
     slices = [
         pydicom.dcmread(samples_dir / f.path, stop_before_pixels=True)
         for f in manifest.files_of(study.study_uid)
@@ -149,9 +156,10 @@ def test_ct_series_geometry_is_consistent(samples_dir: Path, manifest: SampleMan
 def test_ct_phantom_has_its_nodule_lungs_and_bone(
     samples_dir: Path, manifest: SampleManifest
 ) -> None:
-    (study,) = [s for s in manifest.studies if s.modality == "CT"]
-    truth = study.truth
-    assert isinstance(truth, CtNoduleTruth)
+    study = manifest.study(str(manifest.file("good/ct/CT000001.dcm").study_uid))
+    assert isinstance(study.truth, CtChestTruth)
+    (truth,) = study.truth.nodules
+    assert (truth.side, truth.diameter_mm) == ("right", 12.0)
     files = {f.path: f for f in manifest.files_of(study.study_uid)}
     centre = pydicom.dcmread(samples_dir / f"good/ct/CT{truth.instance_number:06d}.dcm")
     assert f"good/ct/CT{truth.instance_number:06d}.dcm" in files
@@ -167,3 +175,31 @@ def test_ct_phantom_has_its_nodule_lungs_and_bone(
     assert -900 < lung < -700
     assert hu[256 + 100, 256 - 2 : 256 + 3].mean() > 500  # the vertebral body, 75 mm posterior
     assert hu[5, 5] < -950  # air outside the body
+
+
+def test_the_set_has_twelve_studies_four_chest_cts_and_two_qa_phantoms(
+    manifest: SampleManifest,
+) -> None:
+    assert len(manifest.studies) == 12
+    chests = [s.truth for s in manifest.studies if isinstance(s.truth, CtChestTruth)]
+    assert sorted(len(t.nodules) for t in chests) == [0, 1, 1, 2]
+    nodules = [n for t in chests for n in t.nodules]
+    assert {n.side for n in nodules} == {"left", "right"}
+    assert len({n.diameter_mm for n in nodules}) == len(nodules)  # different sizes
+    qa = [s.truth for s in manifest.studies if isinstance(s.truth, CtQaTruth)]
+    assert sorted(t.passes for t in qa) == [False, True]
+    assert [s.expected_pipeline for s in manifest.studies].count("ct-qa") == 2
+
+
+def test_a_ct_phantom_nodule_lies_where_its_truth_says(
+    samples_dir: Path, manifest: SampleManifest
+) -> None:
+    study = manifest.study(str(manifest.file("good/ct-two-nodules/CT000001.dcm").study_uid))
+    assert isinstance(study.truth, CtChestTruth)
+    for nodule in study.truth.nodules:
+        ds = pydicom.dcmread(
+            samples_dir / f"good/ct-two-nodules/CT{nodule.instance_number:06d}.dcm"
+        )
+        hu = ds.pixel_array.astype(float) - 1024.0
+        assert hu[nodule.row, nodule.column] == pytest.approx(nodule.hu, abs=40)
+        assert (nodule.center_mm[0] > 0) == (nodule.side == "left")  # LPS: +x is the left

@@ -15,14 +15,17 @@ from acme.samples import MANIFEST_NAME, Kind, Pipeline, Reason, SampleFile, Samp
 
 def test_public_names_are_pinned() -> None:
     assert sorted(acme.samples.__all__) == [
+        "ChestPhantom",
+        "CtChestTruth",
         "CtNoduleTruth",
-        "CtPhantom",
+        "CtQaTruth",
         "CxrFinding",
         "CxrImage",
         "CxrTruth",
         "Kind",
         "MANIFEST_NAME",
         "MIN_CT_SLICES",
+        "Nodule",
         "Pipeline",
         "PixelBox",
         "Reason",
@@ -79,7 +82,7 @@ def test_good_files_come_first_and_point_at_their_studies(
         assert {f.series_uid for f in files} == {study.series_uid}
         assert {f.expected_pipeline for f in files} == {study.expected_pipeline}
     pipelines = [s.expected_pipeline for s in manifest.studies]
-    assert pipelines.count(Pipeline.CT) == 1
+    assert pipelines.count(Pipeline.CT) == 4 and pipelines.count(Pipeline.CT_QA) == 2
     assert pipelines.count(Pipeline.CXR) == 6
 
 
@@ -89,7 +92,7 @@ def test_every_good_file_belongs_to_a_listed_study(
     studies = {s.study_uid for s in manifest.studies}
     for entry in manifest.good():
         assert entry.study_uid in studies, entry.path
-        assert entry.expected_pipeline in (Pipeline.CXR, Pipeline.CT)
+        assert entry.expected_pipeline in (Pipeline.CXR, Pipeline.CT, Pipeline.CT_QA)
 
 
 def test_bad_files_have_a_known_reason(samples_dir: Path, manifest: SampleManifest) -> None:

@@ -16,7 +16,6 @@ from dicom_ingest.completion import complete_series
 from dicom_ingest.ingest import ingest_object
 from dicom_ingest.routing import RoutingConfig
 from infer_cxr.infer import infer_series
-from infer_cxr.runs import RunInProgress, SeriesNotReady, claim_run
 from jetstream import published
 from pydicom import dcmread
 from pydicom.encaps import encapsulate
@@ -27,6 +26,7 @@ from acme.errors import StorageError
 from acme.events import EventType, SeriesCompleted, new_event
 from acme.function import Context, Delivery, Event
 from acme.imaging import PNG_SIGNATURE
+from acme.inference import RunInProgress, SeriesNotReady, claim_run
 from acme.models import ModelCache
 from acme.samples import SampleManifest
 

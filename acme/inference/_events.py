@@ -1,4 +1,5 @@
-"""The data of the events infer-cxr emits: ``inference.completed`` and ``inference.failed``.
+"""The data of the events inference functions emit: ``inference.completed`` and
+``inference.failed``.
 
 Event ids are derived from the run (and attempt), so a run announced again after a crash
 carries the id JetStream already has and is dropped.
@@ -9,41 +10,44 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from infer_cxr.runs import RETRYABLE
-
 from acme.events import (
     Finding,
     Heatmap,
     InferenceCompleted,
     InferenceFailed,
     ModelRef,
+    QaResult,
     SeriesCompleted,
     Timings,
     fact_id,
 )
 from acme.events.values import InferenceFailure
-from acme.models import ModelCard
+from acme.inference._runs import RETRYABLE
 
 
 def completed_data(
     *,
     series: SeriesCompleted,
     run_id: uuid.UUID,
-    card: ModelCard,
+    model: ModelRef,
+    not_for_diagnosis: bool,
     device: str,
     provider: str,
     findings: list[Finding],
     timings: Timings,
     results_bucket: str,
+    qa: QaResult | None = None,
 ) -> InferenceCompleted:
+    if series.pipeline == "none":
+        raise ValueError("a series routed to no pipeline has no inference result")
     return InferenceCompleted(
         study_uid=series.study_uid,
         series_uid=series.series_uid,
         run_id=run_id,
-        pipeline="cxr",
+        pipeline=series.pipeline,
         modality=series.modality,
         body_part=series.body_part,
-        model=ModelRef(name=card.name, version=card.version),
+        model=model,
         device="cuda" if device == "cuda" else "cpu",
         execution_provider=provider,
         findings=tuple(findings),
@@ -52,7 +56,8 @@ def completed_data(
             Heatmap(label=f.label, key=f.heatmap_key) for f in findings if f.heatmap_key
         ),
         timings=timings,
-        not_for_diagnosis=not card.diagnostic_use,
+        not_for_diagnosis=not_for_diagnosis,
+        qa=qa,
         completed_at=datetime.now(UTC),
     )
 
@@ -65,19 +70,21 @@ def failed_data(
     *,
     series: SeriesCompleted,
     run_id: uuid.UUID,
-    card: ModelCard | None,
+    model: ModelRef | None,
     reason: InferenceFailure,
     detail: str,
     attempts: int,
 ) -> InferenceFailed:
+    if series.pipeline == "none":
+        raise ValueError("a series routed to no pipeline has no inference result")
     return InferenceFailed(
         study_uid=series.study_uid,
         series_uid=series.series_uid,
         run_id=run_id,
-        pipeline="cxr",
+        pipeline=series.pipeline,
         modality=series.modality,
         body_part=series.body_part,
-        model=ModelRef(name=card.name, version=card.version) if card is not None else None,
+        model=model,
         reason_code=reason,
         detail=detail[:2000],
         attempts=attempts,

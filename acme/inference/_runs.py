@@ -8,7 +8,8 @@ delivered meanwhile is told to retry, and a worker that died leaves a ``running`
 next delivery takes over (same run id, ``attempts`` + 1).
 
 The study's state follows the outcomes of its routed series (:func:`acme.outcomes.
-settle_inference`), settled in the transaction that records the run.
+settle_inference`), settled in the transaction that records the run. Every pipeline (cxr, ct,
+ct-qa) records its runs here.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from acme.db import Pool
-from acme.events import Finding, SeriesCompleted
+from acme.events import Finding, QaResult, SeriesCompleted
 from acme.lifecycle import Step, advance
 
 Conn = psycopg.Connection[TupleRow]
@@ -165,12 +166,13 @@ class CompletedRun:
     run_id: uuid.UUID
     provider: str
     device: str
-    model_sha256: str
+    model_sha256: str | None
     not_for_diagnosis: bool
     timings: dict[str, float]
     images_used: int
     images_skipped: list[dict[str, str]]
     findings: list[Finding]
+    qa: QaResult | None = None
 
 
 def complete_run(conn: Conn, run: CompletedRun) -> bool:
@@ -188,15 +190,37 @@ def complete_run(conn: Conn, run: CompletedRun) -> bool:
     if updated is None:
         return False
     conn.execute("DELETE FROM findings WHERE run_id = %s", (run.run_id,))
+    conn.execute("DELETE FROM qa_checks WHERE run_id = %s", (run.run_id,))
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO findings (run_id, label, probability, threshold, positive, sop_uid,"
-            " heatmap_key, code_system, code, code_display)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " heatmap_key, code_system, code, code_display, measurement)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [(run.run_id, f.label, f.probability, f.threshold, f.positive, f.sop_uid,
-              f.heatmap_key, *_code(f)) for f in run.findings],
+              f.heatmap_key, *_code(f), _measurement(f)) for f in run.findings],
         )  # fmt: skip
+    if run.qa is not None:
+        _record_qa(conn, run.run_id, run.qa)
     return True
+
+
+def _measurement(finding: Finding) -> Jsonb | None:
+    measured = finding.measurement
+    return Jsonb(measured.model_dump(mode="json")) if measured is not None else None
+
+
+def _record_qa(conn: Conn, run_id: uuid.UUID, qa: QaResult) -> None:
+    conn.execute(
+        "INSERT INTO qa_checks (run_id, passed, sop_uid, phantom_diameter_mm)"
+        " VALUES (%s, %s, %s, %s)",
+        (run_id, qa.passed, qa.sop_uid, qa.phantom_diameter_mm),
+    )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO qa_measurements (run_id, name, value, unit, lower, upper, passed)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [(run_id, i.name, i.value, i.unit, i.lower, i.upper, i.passed) for i in qa.items],
+        )
 
 
 def _code(finding: Finding) -> tuple[str | None, str | None, str | None]:
