@@ -3,9 +3,6 @@ handler fed the event the previous one published; then sign and amend."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,6 +13,7 @@ from typing import Any
 import pytest
 from cloudevents.http import CloudEvent
 from dbrows import rows, study_state
+from dciodvfy import dciodvfy_errors
 from jetstream import published
 from report.draft import draft_report
 from report.errors import NotReady, VersionConflict
@@ -38,12 +36,6 @@ from acme.lifecycle import Step, advance
 
 Main = Callable[[str], ModuleType]
 RADIOLOGIST = Signer(user="dr.who", role="radiologist", name="Who^Doctor")
-
-
-def _dciodvfy_errors(path: Path) -> list[str]:
-    binary = shutil.which("dciodvfy") or str(Path(sys.executable).parent / "dciodvfy")
-    run = subprocess.run([binary, str(path)], capture_output=True, text=True, timeout=60)
-    return [line for line in (run.stdout + run.stderr).splitlines() if "Error" in line]
 
 
 def test_a_scored_study_is_reported_once_in_every_form(
@@ -82,7 +74,7 @@ def test_a_scored_study_is_reported_once_in_every_form(
     }  # fmt: skip
     sr_path = tmp_path / "report.sr.dcm"
     sr_path.write_bytes(read_form(ctx, version, "sr")[0])
-    assert _dciodvfy_errors(sr_path) == []
+    assert dciodvfy_errors(sr_path) == []
     summary = read_sr(sr_path.read_bytes())
     assert summary.study_uid == study_uid and summary.preliminary
     [sop_uid] = {f.sop_uid for _, f in content.results}

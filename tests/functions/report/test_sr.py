@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
 import pytest
+from dciodvfy import dciodvfy_errors
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from report import codes
@@ -18,15 +16,6 @@ from report.content import ReportContent, ReportedSeries, Signature
 from report.sr import SrFinding, build_sr, read_sr, sr_bytes, sr_uid
 
 MakeContent = Callable[..., ReportContent]
-
-
-def _dciodvfy(path: Path) -> list[str]:
-    """dciodvfy's errors about ``path`` (dicom3tools; its warnings are left out)."""
-    binary = shutil.which("dciodvfy") or str(Path(sys.executable).parent / "dciodvfy")
-    run = subprocess.run([binary, str(path)], capture_output=True, text=True, timeout=60)
-    lines = (run.stdout + run.stderr).splitlines()
-    assert any("ComprehensiveSR" in line for line in lines), lines  # it recognised the IOD
-    return [line for line in lines if "Error" in line]
 
 
 def _signed(make_content: MakeContent, version: int, status: str, **more: object) -> ReportContent:
@@ -60,7 +49,7 @@ def test_a_pending_series_makes_the_sr_partial_and_is_named_with_any_identity_co
     content = make_content(series=(*base.series, ct), patient_conflicts=("birth_date",))
     path = tmp_path / "report.sr.dcm"
     path.write_bytes(sr_bytes(build_sr(content, [film_header])))
-    assert _dciodvfy(path) == []
+    assert dciodvfy_errors(path, "ComprehensiveSR") == []
     summary = read_sr(path.read_bytes())
     assert not summary.complete and dcmread(path).CompletionFlag == "PARTIAL"
     assert summary.comments[1:] == (
@@ -102,7 +91,7 @@ def test_dciodvfy_finds_no_error(
         sr = first
     path = tmp_path / "report.sr.dcm"
     path.write_bytes(sr_bytes(sr))
-    assert _dciodvfy(path) == []
+    assert dciodvfy_errors(path, "ComprehensiveSR") == []
     if signed:
         summary = read_sr(path.read_bytes())
         assert (summary.preliminary, summary.verified) == (False, True)
@@ -118,7 +107,7 @@ def test_a_deidentified_source_without_its_method_still_gives_a_valid_sr(
     source.PatientIdentityRemoved = "YES"  # as the synthetic samples say, without the method
     path = tmp_path / "report.sr.dcm"
     path.write_bytes(sr_bytes(build_sr(make_content(), [source])))
-    assert _dciodvfy(path) == []
+    assert dciodvfy_errors(path, "ComprehensiveSR") == []
     assert dcmread(path).DeidentificationMethod == "Not stated by the source images"
 
 
