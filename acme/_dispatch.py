@@ -317,7 +317,12 @@ def _unstorable(value: object, where: str = "") -> str | None:
 
 def _answer(result: BaseModel | Body, request_id: str) -> flask.Response:
     if isinstance(result, Body):
-        response = flask.Response(result.content, mimetype=result.media_type)
+        response = (
+            flask.Response(result.content, content_type=result.media_type)
+            if ";" in result.media_type  # parameters given (a boundary): sent as they are
+            else flask.Response(result.content, mimetype=result.media_type)
+        )
+        response.status_code = result.status
         if result.filename:
             response.headers["Content-Disposition"] = f'inline; filename="{result.filename}"'
     else:

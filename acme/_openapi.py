@@ -26,6 +26,7 @@ _ERROR = {
     "required": ["error", "detail"],
 }
 _DESCRIPTIONS = {
+    202: "accepted in part: the body says what was not (yet) done",
     400: "the request cannot be served as sent",
     401: "no valid bearer token",
     403: "the token's roles lack the permission",
@@ -73,6 +74,11 @@ def openapi_document(api: HttpApi) -> dict[str, Any]:
             "parameters": [*_path_parameters(route), *_query_parameters(route, schemas)],
             "responses": {
                 "200": {"description": "OK", "content": _content(route, schemas)},
+                **{
+                    str(status): {"description": _DESCRIPTIONS.get(status, "see the body"),
+                                  "content": _content(route, schemas)}
+                    for status in route.answers
+                },
                 **{
                     str(status): {"description": _DESCRIPTIONS.get(status, "error"),
                                   "content": error}

@@ -125,6 +125,8 @@ class Body:
     content: bytes
     media_type: str
     filename: str | None = None
+    status: int = 200
+    """Another success status the route declares in ``answers`` (202, or 409 with a body)."""
 
 
 @dataclass
@@ -166,6 +168,8 @@ class Route:
     """Error statuses the handler itself raises (beyond those the layer answers)."""
     accepts: tuple[str, ...] = ()
     """Media types of a body that is not JSON (the handler reads ``request.content``)."""
+    answers: tuple[int, ...] = ()
+    """Statuses besides 200 answered with the route's own media types (a :class:`Body`)."""
     description: str | None = None
     """Longer text for the OpenAPI document (the docstring's paragraphs after the first)."""
 
@@ -203,6 +207,7 @@ class HttpApi:
         media_types: tuple[str, ...] = ("application/json",),
         errors: tuple[int, ...] = (),
         accepts: tuple[str, ...] = (),
+        answers: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             text = (handler.__doc__ or handler.__name__).strip()
@@ -223,6 +228,7 @@ class HttpApi:
                     query=query,
                     errors=errors,
                     accepts=accepts,
+                    answers=answers,
                     description=inspect.cleandoc(rest) if rest else None,
                 )
             )
