@@ -10,6 +10,11 @@ import flask
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
+from worklist.api import routes
+
+from acme.auth import mint_token, policy_from_settings
+from acme.function import Context
+from acme.http import dispatcher_for
 
 ROOT = "1.2.826.0.1.3680043.8.498.77"
 
@@ -60,3 +65,27 @@ def _film(name: str, ds: Dataset) -> Film:
 
 
 Call = Callable[..., flask.Response]
+
+
+def caller(ctx: Context) -> Call:
+    """``call(method, path, role="radiologist", headers=..., data=...)`` through the worklist
+    API, with a local token for ``role`` (None: no token)."""
+    dispatch = dispatcher_for(routes, policy_from_settings(ctx.settings))
+    app = flask.Flask("worklist-test")
+
+    def run(
+        method: str,
+        path: str,
+        *,
+        role: str | None = "radiologist",
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
+    ) -> flask.Response:
+        sent = dict(headers or {})
+        if role is not None:
+            token = mint_token(ctx.settings, user="dr.test", roles=[role])
+            sent["Authorization"] = f"Bearer {token}"
+        with app.test_request_context(path, method=method, headers=sent, data=data):
+            return dispatch(ctx, flask.request)
+
+    return run

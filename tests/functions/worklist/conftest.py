@@ -7,17 +7,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import flask
 import psycopg
 import pytest
 from dicom_ingest.ingest import ingest_object
 from psycopg import sql
-from worklist.api import routes
-from worklist_films import Call, Film, films
+from worklist_films import Call, Film, caller, films
 
-from acme.auth import ensure_local_key, mint_token, policy_from_settings
+from acme.auth import ensure_local_key
 from acme.function import Context
-from acme.http import dispatcher_for
 from acme.settings import Settings
 from acme.storage import ensure_buckets, make_s3_client
 
@@ -93,28 +90,6 @@ def ingest(ctx: Context, films_: list[Film]) -> list[Film]:
 def indexed(ctx: Context, test_films: list[Film]) -> list[Film]:
     """The films ingested (archived and indexed) by dicom-ingest's own code, once a module."""
     return ingest(ctx, test_films)
-
-
-def caller(ctx: Context) -> Call:
-    dispatch = dispatcher_for(routes, policy_from_settings(ctx.settings))
-    app = flask.Flask("worklist-test")
-
-    def run(
-        method: str,
-        path: str,
-        *,
-        role: str | None = "radiologist",
-        headers: dict[str, str] | None = None,
-        data: bytes | None = None,
-    ) -> flask.Response:
-        sent = dict(headers or {})
-        if role is not None:
-            token = mint_token(ctx.settings, user="dr.test", roles=[role])
-            sent["Authorization"] = f"Bearer {token}"
-        with app.test_request_context(path, method=method, headers=sent, data=data):
-            return dispatch(ctx, flask.request)
-
-    return run
 
 
 @pytest.fixture(scope="module")
