@@ -346,6 +346,14 @@ class Settings(BaseSettings):
             " functions from another origin (the SPA, a viewer); empty: none."
         ),
     )
+    public_url: str | None = Field(
+        None,
+        description=(
+            "The gateway's address as clients reach it (https://host[:port]); the links HTTP"
+            " functions answer with (DICOMweb Retrieve URLs, BulkDataURIs) start with it; unset:"
+            " the Host the gateway was reached at."
+        ),
+    )
     stow_wait_seconds: float = Field(
         10.0,
         ge=0,
@@ -430,6 +438,13 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"{part!r} is not an origin: expected scheme://host[:port], no path"
                 )
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not _ORIGIN.match(value):
+            raise ValueError(f"{value!r}: expected scheme://host[:port], without a path")
         return value
 
     @property

@@ -1,7 +1,8 @@
 """Where the worklist's resources are, as clients reach them through the gateway.
 
-The gateway says how it was reached (``X-Forwarded-Proto``, ``-Host`` and ``-Prefix``, which
-it writes itself). A host that is not a plain host name or address is not used: the links are
+``ACME_PUBLIC_URL``, when set, is the gateway's address as clients know it. Otherwise the
+gateway says how it was reached (``X-Forwarded-Proto``, ``-Host`` and ``-Prefix``, which it
+writes itself). A host that is not a plain host name or address is not used: the links are
 then server-relative (``/function/worklist/dicomweb/...``), which browsers and OHIF resolve.
 """
 
@@ -22,11 +23,13 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return next((v for k, v in headers.items() if k.lower() == name), "").split(",")[0].strip()
 
 
-def function_root(headers: Mapping[str, str], function: str) -> str:
+def function_root(headers: Mapping[str, str], function: str, public: str | None = None) -> str:
     """``scheme://host/function/<name>``, or ``/function/<name>`` without a usable host."""
     prefix = _header(headers, "x-forwarded-prefix")
     if not _PREFIX.match(prefix):
         prefix = f"/function/{function}"
+    if public:
+        return f"{public}{prefix}"
     host = _header(headers, "x-forwarded-host")
     proto = _header(headers, "x-forwarded-proto").lower()
     if _HOST.match(host) and proto in ("http", "https"):
@@ -34,9 +37,9 @@ def function_root(headers: Mapping[str, str], function: str) -> str:
     return prefix
 
 
-def dicomweb_root(headers: Mapping[str, str], function: str) -> str:
+def dicomweb_root(headers: Mapping[str, str], function: str, public: str | None = None) -> str:
     """The DICOMweb base URL (see :data:`DICOMWEB`)."""
-    return function_root(headers, function) + DICOMWEB
+    return function_root(headers, function, public) + DICOMWEB
 
 
 def study_url(root: str, study: str) -> str:

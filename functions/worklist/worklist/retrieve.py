@@ -101,7 +101,7 @@ def _where(request: ApiRequest) -> tuple[str, str | None, str | None]:
 
 
 def _root(ctx: Context, request: ApiRequest) -> str:
-    return dicomweb_root(request.headers, ctx.name)
+    return dicomweb_root(request.headers, ctx.name, ctx.settings.public_url)
 
 
 def _accept(request: ApiRequest) -> str | None:
@@ -206,9 +206,9 @@ def _frame_choice(accept: str | None, stored: str) -> tuple[bool, str] | None:
     """
     compressed = frame_media(stored)
     for media in parse_accept(accept):
-        if media.media_type == "multipart/related":
+        if media.media_type == "multipart/related" and media.part_type != "*/*":
             target = media.part_type or OCTETS
-        elif media.media_type in ("*/*", "multipart/*"):
+        elif media.media_type in ("*/*", "multipart/*", "multipart/related"):
             target = "*"
         else:
             target = media.media_type
@@ -272,7 +272,7 @@ def wado_bulkdata(ctx: Context, request: ApiRequest) -> Body:
          if m.matches(OCTETS) or m.media_type in ("multipart/related", "*/*")),
         None,
     )  # fmt: skip
-    if chosen is None or (chosen.part_type not in (None, OCTETS)):
+    if chosen is None or (chosen.part_type not in (None, OCTETS, "*/*", "application/*")):
         raise NotAcceptable(accept or "", MULTIPART_OCTETS)
     value, _vr = bulk_value(ctx, instance, request.path_params["path"])
     if chosen.media_type == OCTETS:

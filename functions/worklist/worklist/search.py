@@ -49,7 +49,7 @@ def _answer(results: list[Json]) -> Body:
 
 
 def _root(ctx: Context, request: ApiRequest) -> str:
-    return dicomweb_root(request.headers, ctx.name)
+    return dicomweb_root(request.headers, ctx.name, ctx.settings.public_url)
 
 
 def _single_study(keys: StudyKeys) -> str | None:

@@ -227,7 +227,9 @@ def _stow(ctx: Context, request: ApiRequest, study: str | None) -> Body:
     outcomes = store_parts(ctx, parts, study)
     stored = {o.study_uid for o in outcomes if o.failure is None and o.study_uid}
     request.study_uid = study or (stored.pop() if len(stored) == 1 else None)
-    status, body = response(outcomes, dicomweb_root(request.headers, ctx.name))
+    status, body = response(
+        outcomes, dicomweb_root(request.headers, ctx.name, ctx.settings.public_url)
+    )
     return Body(json.dumps(body, separators=(",", ":")).encode(), DICOM_JSON, status=status)
 
 
