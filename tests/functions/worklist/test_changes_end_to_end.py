@@ -100,7 +100,9 @@ def test_the_feed_is_ordered_gap_free_resumable_and_survives_a_restart(home: Pat
         assert rest[: len(before) - 2] == before[2:]  # exactly the rest (and what came since)
         assert [e["sequence"] for e in rest] == list(range(3, len(rest) + 3))
         latest = _latest(settings)
-        assert latest["sequence"] >= len(before) and latest["entry"]["sequence"] == latest["sequence"]
+        assert (
+            latest["sequence"] >= len(before) and latest["entry"]["sequence"] == latest["sequence"]
+        )
         before = _changes(settings)["entries"]
 
     with running_platform(home, extra=EXTRA) as settings:  # the same data, a new process
@@ -114,5 +116,5 @@ def test_the_feed_is_ordered_gap_free_resumable_and_survives_a_restart(home: Pat
         after = _changes(settings)["entries"]
         assert after[: len(before)] == before
         assert [e["sequence"] for e in after] == list(range(1, len(after) + 1))
-        new = [e for e in after[len(before):] if e["action"] == "instance.stored"]
+        new = [e for e in after[len(before) :] if e["action"] == "instance.stored"]
         assert [e["sop_uid"] for e in new] == [f"{ROOT}.9.10.1"]
