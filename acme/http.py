@@ -42,12 +42,13 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any, Final, Literal
 
 import flask
 import functions_framework
 from pydantic import AwareDatetime, BaseModel, BeforeValidator
-from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
+from werkzeug.routing import BaseConverter, Map, Rule
 
 from acme.auth._principal import AccessPolicy, Principal
 from acme.errors import AcmeError
@@ -69,6 +70,18 @@ IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 """A query parameter naming an instant: ISO 8601 text with an offset, never a bare number
 (which pydantic would otherwise read as seconds since the epoch)."""
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_text(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("expected an ISO 8601 date, e.g. 2026-03-04")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+"""A query parameter naming a day: ``YYYY-MM-DD``, never a bare number."""
+
 Action = Literal["read", "search", "render", "download", "export", "sign", "update"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 OPENAPI_PATH = "/openapi.json"
@@ -77,13 +90,8 @@ OPENAPI_PATH = "/openapi.json"
 class UidConverter(BaseConverter):
     """A DICOM UID path segment: digits and dots, at most 64 characters."""
 
-    regex = DICOM_UID_PATTERN.strip("^$")
+    regex = r"(?=[0-9.]{1,64}$)" + DICOM_UID_PATTERN.strip("^$")
     schema: Final = {"type": "string", "pattern": DICOM_UID_PATTERN, "maxLength": 64}
-
-    def to_python(self, value: str) -> str:
-        if len(value) > 64:
-            raise ValidationError()
-        return value
 
 
 class FrameListConverter(BaseConverter):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from acme.db import Pool
 from acme.events import Coding, Finding
 from acme.events.values import DicomUID
+from acme.http import IsoDate
 from acme.lifecycle import StudyState
 from acme.outcomes import routed_series
 from acme.patients import record_conflicts
@@ -44,8 +45,8 @@ class WorklistParams(_Model):
 
     state: StudyState | None = None
     modality: str | None = Field(default=None, pattern=r"^[A-Z0-9_]{1,16}$")
-    date_from: date | None = Field(default=None, description="Study date on or after (ISO).")
-    date_to: date | None = Field(default=None, description="Study date on or before (ISO).")
+    date_from: IsoDate | None = Field(default=None, description="Study date on or after.")
+    date_to: IsoDate | None = Field(default=None, description="Study date on or before.")
     ai: AiFlag | None = Field(default=None, description="positive, negative or none (no result).")
     q: str | None = Field(
         default=None,
