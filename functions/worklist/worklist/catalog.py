@@ -11,7 +11,8 @@ from acme.http import ApiError
 
 _INSTANCES = """
 SELECT s.study_uid, s.series_uid, i.sop_uid, i.sop_class_uid, i.instance_number,
-       i.transfer_syntax, i.archive_key, i.sha256, i.number_of_frames AS frames
+       i.transfer_syntax, i.archive_key, i.sha256, i.number_of_frames AS frames,
+       i.pixel_rows IS NOT NULL AS has_pixels
 FROM instances i JOIN series s ON s.series_uid = i.series_uid
 WHERE s.study_uid = %(study)s
   AND (%(series)s::text IS NULL OR s.series_uid = %(series)s)
@@ -33,6 +34,7 @@ class Archived:
     archive_key: str
     sha256: str
     frames: int
+    has_pixels: bool
 
 
 def archived(
@@ -44,6 +46,11 @@ def archived(
     if not rows:
         raise ApiError(404, "not-found", _unknown(study, series, sop))
     return [Archived(**row) for row in rows]
+
+
+def first_image(instances: list[Archived]) -> Archived:
+    """The first instance with pixel data (a study's or series' picture), else the first."""
+    return next((i for i in instances if i.has_pixels), instances[0])
 
 
 def _unknown(study: str, series: str | None, sop: str | None) -> str:

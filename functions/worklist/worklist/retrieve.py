@@ -287,7 +287,7 @@ def _rendered(ctx: Context, request: ApiRequest, *, thumbnail: bool = False) -> 
     params = request.params
     assert isinstance(params, RenderedParams)
     study, series, sop = _where(request)
-    instance = catalog.archived(ctx.db, study, series, sop)[0]
+    instance = catalog.first_image(catalog.archived(ctx.db, study, series, sop))
     frames = request.path_params.get("frames")
     numbers = [int(n) for n in frames.split(",")] if frames else [1]
     if len(numbers) > 1:

@@ -157,7 +157,9 @@ def _thumbnail(ctx: Context, request: ApiRequest) -> Body:
     params = request.params
     assert isinstance(params, ThumbnailParams)
     study = request.study_uid = request.path_params["study"]
-    instance = catalog.archived(ctx.db, study, request.path_params.get("series"))[0]
+    instance = catalog.first_image(
+        catalog.archived(ctx.db, study, request.path_params.get("series"))
+    )
     how = Rendering(f"image/{params.format}", None, (params.size, params.size), 85)  # type: ignore[arg-type]
     return Body(rendered_image(ctx, instance, 1, how), how.media_type)
 
