@@ -191,8 +191,11 @@ class Dispatcher:
     def _anonymous_limit(self, ctx: Context) -> FixedWindow:
         with self._lock:
             if self._limit is None:
+                # per deployment (bucket prefix): platforms sharing one Redis count apart
                 self._limit = FixedWindow(
-                    ctx.redis, name="anonymous-phi", limit=ctx.settings.audit_anonymous_limit
+                    ctx.redis,
+                    name=f"{ctx.settings.bucket_prefix}anonymous-phi",
+                    limit=ctx.settings.audit_anonymous_limit,
                 )
             return self._limit
 

@@ -63,6 +63,12 @@ def upload(ctx: Context, request: ApiRequest) -> Body:
     return Body(request.content[::-1], "t/x", status=202)
 
 
+@api.get("/secret", permission="p", phi=True, media_types=("t/x",))
+def secret(ctx: Context, request: ApiRequest) -> Body:
+    """Protected health information."""
+    return Body(b"phi", "t/x")
+
+
 @pytest.fixture
 def ctx(settings: Settings) -> Iterator[Context]:
     context = Context.open("things", settings)
@@ -132,3 +138,17 @@ def test_cors_preflight_and_answers_for_the_configured_origin(ctx: Context) -> N
     assert "Origin" in answer.headers["Vary"]
     other = call(ctx, "GET", "/search", headers={"Origin": "https://elsewhere.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_platforms_sharing_a_redis_count_unauthenticated_attempts_apart(ctx: Context) -> None:
+    def anonymous(prefix: str) -> int:
+        update = {"audit_anonymous_limit": 1, "bucket_prefix": prefix}
+        platform = dataclasses.replace(ctx, settings=ctx.settings.model_copy(update=update))
+        app = flask.Flask("test")
+        with app.test_request_context("/secret", environ_base={"REMOTE_ADDR": "192.0.2.7"}):
+            return dispatcher_for(api, Anyone())(platform, flask.request).status_code
+
+    first = f"a{ctx.settings.bucket_prefix}"
+    second = f"b{ctx.settings.bucket_prefix}"
+    assert [anonymous(first), anonymous(first)] == [401, 429]
+    assert anonymous(second) == 401  # another platform's limit is its own
