@@ -61,3 +61,7 @@ CMD ["--target", "handler", "--signature-type", "cloudevent"]
 FROM function AS infer-ct
 COPY functions/infer-ct/ /srv/function/
 CMD ["--target", "handler", "--signature-type", "cloudevent"]
+
+FROM function AS worklist
+COPY functions/worklist/ /srv/function/
+CMD ["--target", "api", "--signature-type", "http"]

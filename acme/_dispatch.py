@@ -8,10 +8,10 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, get_origin
 
 import flask
-from pydantic import BaseModel, ValidationError
+from pydantic import AliasChoices, BaseModel, ValidationError
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from acme.auth import DeliveryVerifier
@@ -30,6 +30,8 @@ Outcome = Literal["success", "denied", "error"]
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _UNAVAILABLE = (DatabaseError, StorageError, BusError)
+_ALLOWED_HEADERS = "Authorization, Accept, Content-Type, If-Match, X-Request-Id"
+_EXPOSED = "Content-Disposition, Content-Type, Retry-After, Warning, X-Request-Id"
 _logger = get_logger(__name__)
 
 
@@ -52,6 +54,45 @@ class Dispatcher:
             return self._policy
 
     def __call__(self, ctx: Context, request: flask.Request) -> flask.Response:
+        origin = request.headers.get("Origin")
+        allowed = origin is not None and origin in ctx.settings.cors_origin_set
+        if request.method == "OPTIONS" and origin is not None:
+            answer = self._preflight(request, allowed)
+        else:
+            answer = self._answer(ctx, request)
+        if allowed:
+            answer.headers["Access-Control-Allow-Origin"] = str(origin)
+            answer.headers["Access-Control-Expose-Headers"] = _EXPOSED
+        answer.vary.add("Origin")
+        return answer
+
+    def _preflight(self, request: flask.Request, allowed: bool) -> flask.Response:
+        """A CORS preflight: which methods and headers a browser may send from its origin."""
+        if not allowed:
+            return _error(403, "origin-not-allowed", "this origin is not in ACME_CORS_ORIGINS")
+        methods = self._methods(request.path)
+        if not methods:
+            return _error(404, "not-found", f"no route {request.path}")
+        answer = flask.Response(status=204)
+        answer.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+        answer.headers["Access-Control-Allow-Headers"] = _ALLOWED_HEADERS
+        answer.headers["Access-Control-Max-Age"] = "600"
+        return answer
+
+    def _methods(self, path: str) -> list[str]:
+        adapter = self.urls.bind("localhost")
+        found = []
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            try:
+                adapter.match(path, method=method)
+            except (NotFound, MethodNotAllowed):
+                continue
+            found.append(method)
+        if path.rstrip("/") == OPENAPI_PATH:
+            found.append("GET")
+        return sorted(set(found))
+
+    def _answer(self, ctx: Context, request: flask.Request) -> flask.Response:
         if request.method == "GET" and request.path.rstrip("/") == OPENAPI_PATH:
             return flask.jsonify(self.api.openapi())
         adapter = self.urls.bind("localhost")
@@ -123,8 +164,9 @@ class Dispatcher:
         )
         outcome: Outcome = "error"
         try:
-            api_request.params = _parse_query(route, request)
+            api_request.params = _parse_query(route, request, self.api.invalid_query)
             api_request.body = _parse_body(route, request)
+            api_request.content = _content(route, request)
             answer = _answer(route.handler(ctx, api_request), request_id)
             outcome = "success"
         except ApiError as exc:
@@ -149,8 +191,11 @@ class Dispatcher:
     def _anonymous_limit(self, ctx: Context) -> FixedWindow:
         with self._lock:
             if self._limit is None:
+                # per deployment (bucket prefix): platforms sharing one Redis count apart
                 self._limit = FixedWindow(
-                    ctx.redis, name="anonymous-phi", limit=ctx.settings.audit_anonymous_limit
+                    ctx.redis,
+                    name=f"{ctx.settings.bucket_prefix}anonymous-phi",
+                    limit=ctx.settings.audit_anonymous_limit,
                 )
             return self._limit
 
@@ -195,10 +240,41 @@ class _Audit:
         return True
 
 
-def _parse_query(route: Route, request: flask.Request) -> BaseModel | None:
+def _parse_query(route: Route, request: flask.Request, status: int) -> BaseModel | None:
     if route.query is None:
         return None
-    return _validated(route.query, request.args.to_dict(), "invalid-query", "parameter")
+    lists = _list_parameters(route.query)
+    values: dict[str, str | list[str]] = {
+        key: (items if key in lists else items[0]) for key, items in request.args.lists()
+    }
+    return _validated(route.query, values, "invalid-query", "parameter", status)
+
+
+def _list_parameters(model: type[BaseModel]) -> frozenset[str]:
+    """The query parameters of ``model`` that take every value of a repeated parameter."""
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        if get_origin(info.annotation) is list:
+            names.add(info.alias or name)
+            choices = info.validation_alias
+            if isinstance(choices, AliasChoices):
+                names.update(str(c) for c in choices.choices if isinstance(c, str))
+            elif isinstance(choices, str):
+                names.add(choices)
+    return frozenset(names)
+
+
+def _content(route: Route, request: flask.Request) -> bytes:
+    """The body of a route that ``accepts`` media types other than JSON; 415 for another."""
+    if not route.accepts:
+        return b""
+    given = (request.mimetype or "").lower()
+    if given not in route.accepts:
+        raise ApiError(
+            415, "unsupported-media-type",
+            f"Content-Type {given or '(none)'!r}: expected {' or '.join(route.accepts)}",
+        )  # fmt: skip
+    return request.get_data()
 
 
 def _parse_body(route: Route, request: flask.Request) -> BaseModel | None:
@@ -210,14 +286,16 @@ def _parse_body(route: Route, request: flask.Request) -> BaseModel | None:
     return _validated(route.body, payload, "invalid-body", "field")
 
 
-def _validated(model: type[BaseModel], payload: object, code: str, part: str) -> BaseModel:
-    """``payload`` as ``model``, or a 422 ``code`` naming the ``part`` that is wrong."""
+def _validated(
+    model: type[BaseModel], payload: object, code: str, part: str, status: int = 422
+) -> BaseModel:
+    """``payload`` as ``model``, or a ``status`` ``code`` naming the ``part`` that is wrong."""
     if (where := _unstorable(payload)) is not None:
-        raise ApiError(422, code, f"{part} {where} holds a NUL or a lone surrogate")
+        raise ApiError(status, code, f"{part} {where} holds a NUL or a lone surrogate")
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise ApiError(422, code, describe_validation_error(exc)) from None
+        raise ApiError(status, code, describe_validation_error(exc)) from None
 
 
 def _unstorable(value: object, where: str = "") -> str | None:
@@ -242,7 +320,12 @@ def _unstorable(value: object, where: str = "") -> str | None:
 
 def _answer(result: BaseModel | Body, request_id: str) -> flask.Response:
     if isinstance(result, Body):
-        response = flask.Response(result.content, mimetype=result.media_type)
+        response = (
+            flask.Response(result.content, content_type=result.media_type)
+            if ";" in result.media_type  # parameters given (a boundary): sent as they are
+            else flask.Response(result.content, mimetype=result.media_type)
+        )
+        response.status_code = result.status
         if result.filename:
             response.headers["Content-Disposition"] = f'inline; filename="{result.filename}"'
     else:

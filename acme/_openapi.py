@@ -5,8 +5,10 @@ will not forward), 401 and 403 always; 429
 for a PHI route (unauthenticated attempts over the audit limit); 404 for a route with path
 parameters; 422 for one with a query or body model; 503 when a server it needs is down; and
 the statuses its handler raises itself (``errors``). Path parameters take their schema from
-their converter (``uuid``, ``int(min=1, max=...)``), query parameters from the route's
-``query`` model.
+their converter (``uuid``, ``int(min=1, max=...)``, those of :data:`acme.http.CONVERTERS`),
+query parameters from the route's ``query`` model. An API whose invalid queries are answered
+400 (``invalid_query=400``) declares 400 for them, not 422; a route that ``accepts`` a body
+other than JSON declares it and 415.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ _ERROR = {
     "required": ["error", "detail"],
 }
 _DESCRIPTIONS = {
+    202: "accepted in part: the body says what was not (yet) done",
     400: "the request cannot be served as sent",
     401: "no valid bearer token",
     403: "the token's roles lack the permission",
     404: "not found",
     406: "no acceptable representation",
     409: "the resource changed or cannot move: the detail says why",
+    413: "the body is larger than this function takes",
+    415: "the body's media type is not one this route takes",
     422: "a parameter or the body is not valid: the detail names it",
     428: "the change must name the version it was made against (If-Match or the body)",
     429: "too many unauthenticated attempts from this address (Retry-After)",
@@ -38,15 +43,19 @@ _DESCRIPTIONS = {
 _INT32_MAX = 2**31 - 1
 
 
-def statuses(route: Route) -> list[int]:
+def statuses(route: Route, invalid_query: int = 422) -> list[int]:
     """The error statuses ``route`` may answer (see the module docstring)."""
     found = {400, 401, 403, 503, *route.errors}
     if route.phi:
         found.add(429)
     if _PARAM.search(route.path):
         found.add(404)
-    if route.query is not None or route.body is not None:
+    if route.body is not None:
         found.add(422)
+    if route.query is not None:
+        found.add(invalid_query)
+    if route.accepts:
+        found.add(415)
     return sorted(found)
 
 
@@ -66,21 +75,37 @@ def openapi_document(api: HttpApi) -> dict[str, Any]:
             "responses": {
                 "200": {"description": "OK", "content": _content(route, schemas)},
                 **{
+                    str(status): {"description": _DESCRIPTIONS.get(status, "see the body"),
+                                  "content": _content(route, schemas)}
+                    for status in route.answers
+                },
+                **{
                     str(status): {"description": _DESCRIPTIONS.get(status, "error"),
                                   "content": error}
-                    for status in statuses(route)
+                    for status in statuses(route, api.invalid_query)
                 },
             },
         }  # fmt: skip
+        if route.description:
+            operation["description"] = route.description
         if route.body is not None:
             operation["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": _model_ref(route.body, schemas)}},
             }
+        elif route.accepts:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {media: binary for media in route.accepts},
+            }
         paths.setdefault(path, {})[route.method.lower()] = operation
+    info: dict[str, Any] = {"title": api.title, "version": api.version}
+    if api.description:
+        info["description"] = api.description
     return {
         "openapi": "3.1.0",
-        "info": {"title": api.title, "version": api.version},
+        "info": info,
         "servers": [{"url": f"/function/{api.name}"}],
         "paths": paths,
         "components": {
@@ -101,6 +126,12 @@ def _path_parameters(route: Route) -> list[dict[str, Any]]:
 
 
 def _converter_schema(converter: str | None, args: str | None) -> dict[str, Any]:
+    from acme.http import CONVERTERS
+
+    special = CONVERTERS.get(converter or "")
+    if special is not None:
+        schema: dict[str, Any] = dict(getattr(special, "schema"))  # noqa: B009
+        return schema
     if converter == "uuid":
         return {"type": "string", "format": "uuid"}
     if converter == "int":

@@ -46,6 +46,7 @@ from acme.db import Pool, apply_migrations, make_pool
 from acme.errors import AcmeError, EventError
 from acme.events import event_data, new_event, parse_http, traceparent_of
 from acme.events.models import EventData
+from acme.feed import FEED_TYPES, sequence_after_commit
 from acme.log import bind_trace, configure_logging, get_logger
 from acme.outbox import publish_staged, stage
 from acme.settings import Settings, load_settings
@@ -191,8 +192,18 @@ class Context:
         with self.db.connection() as conn, conn.transaction():
             tx = Transaction(self, conn)
             yield tx
-        if tx.events:
-            publish_staged(self.db, self.bus, tx.events)
+        self.announce(tx.events)
+
+    def announce(self, events: list[CloudEvent]) -> None:
+        """Publish events staged in a transaction that has committed (what :meth:`transaction`
+        does on its own; a caller that ran ``Transaction(ctx, conn)`` on a connection of its
+        own calls it after the commit), and number their change-feed entries
+        (:mod:`acme.feed`)."""
+        if not events:
+            return
+        publish_staged(self.db, self.bus, events)
+        if any(str(event["type"]) in FEED_TYPES for event in events):
+            sequence_after_commit(self.db)
 
     @classmethod
     def open(cls, name: str, settings: Settings) -> Context:

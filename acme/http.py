@@ -21,23 +21,38 @@ model (sent as JSON), a :class:`Body` (bytes with a media type), or raises :clas
 and a JSON body against its ``body`` model (422 naming the field). Errors are JSON:
 ``{"error": code, "detail": text}``. The OpenAPI document declares every status a route can
 answer (:func:`acme._openapi.statuses`); ``errors`` names those a handler raises itself.
+
+A query field typed as a list takes every value of a repeated parameter (``?f=a&f=b``); other
+fields take the first. An API may answer an invalid query with 400 instead of 422
+(``HttpApi(..., invalid_query=400)``, as DICOMweb requires). A route that takes a body other
+than JSON names its media types (``accepts=``): the handler reads the bytes from
+:attr:`ApiRequest.content`, and another Content-Type is answered 415. Path parameters may use
+the converters of :data:`CONVERTERS` (``<uid:study>``, ``<frames:numbers>``,
+``<tagpath:path>``), each declared in the OpenAPI document with its pattern.
+
+Browsers calling from another origin (the SPA, a viewer) are allowed when their origin is in
+``ACME_CORS_ORIGINS``: a preflight ``OPTIONS`` is answered without a token, and answers carry
+``Access-Control-Allow-Origin`` for that origin only.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from datetime import date
+from typing import Annotated, Any, Final, Literal
 
 import flask
 import functions_framework
 from pydantic import AwareDatetime, BaseModel, BeforeValidator
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule
 
 from acme.auth._principal import AccessPolicy, Principal
 from acme.errors import AcmeError
+from acme.events.values import DICOM_UID_PATTERN
 from acme.function import Context, _ProcessContext
 
 _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
@@ -55,9 +70,51 @@ IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 """A query parameter naming an instant: ISO 8601 text with an offset, never a bare number
 (which pydantic would otherwise read as seconds since the epoch)."""
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_text(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("expected an ISO 8601 date, e.g. 2026-03-04")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+"""A query parameter naming a day: ``YYYY-MM-DD``, never a bare number."""
+
 Action = Literal["read", "search", "render", "download", "export", "sign", "update"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 OPENAPI_PATH = "/openapi.json"
+
+
+class UidConverter(BaseConverter):
+    """A DICOM UID path segment: digits and dots, at most 64 characters."""
+
+    regex = r"(?=[0-9.]{1,64}$)" + DICOM_UID_PATTERN.strip("^$")
+    schema: Final = {"type": "string", "pattern": DICOM_UID_PATTERN, "maxLength": 64}
+
+
+class FrameListConverter(BaseConverter):
+    """A comma-separated list of frame numbers (1-based), as WADO-RS names frames."""
+
+    regex = r"[1-9][0-9]{0,8}(?:,[1-9][0-9]{0,8}){0,999}"
+    schema: Final = {"type": "string", "pattern": f"^{regex}$"}
+
+
+class TagPathConverter(BaseConverter):
+    """A path to a data element: tags (8 hex digits), through sequence items (``/index/``)."""
+
+    regex = r"[0-9A-Fa-f]{8}(?:/[0-9]{1,6}/[0-9A-Fa-f]{8}){0,8}"
+    schema: Final = {"type": "string", "pattern": f"^{regex}$"}
+    part_isolating = False
+
+
+CONVERTERS: Final[Mapping[str, type[BaseConverter]]] = {
+    "uid": UidConverter,
+    "frames": FrameListConverter,
+    "tagpath": TagPathConverter,
+}
+"""Path converters beyond werkzeug's own, each with the JSON Schema the OpenAPI document gives."""
 
 
 class ApiError(AcmeError):
@@ -76,6 +133,8 @@ class Body:
     content: bytes
     media_type: str
     filename: str | None = None
+    status: int = 200
+    """Another success status the route declares in ``answers`` (202, or 409 with a body)."""
 
 
 @dataclass
@@ -91,6 +150,8 @@ class ApiRequest:
     source_ip: str
     params: BaseModel | None = None
     """The query string validated by the route's ``query`` model."""
+    content: bytes = b""
+    """The request body, for a route that ``accepts`` a media type other than JSON."""
     study_uid: str | None = field(default=None)
     """Set by a handler to the study the request touched, for the access record."""
 
@@ -113,15 +174,31 @@ class Route:
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     """Error statuses the handler itself raises (beyond those the layer answers)."""
+    accepts: tuple[str, ...] = ()
+    """Media types of a body that is not JSON (the handler reads ``request.content``)."""
+    answers: tuple[int, ...] = ()
+    """Statuses besides 200 answered with the route's own media types (a :class:`Body`)."""
+    description: str | None = None
+    """Longer text for the OpenAPI document (the docstring's paragraphs after the first)."""
 
 
 class HttpApi:
     """The routes of one HTTP function, and its OpenAPI document."""
 
-    def __init__(self, name: str, *, title: str, version: str = "1.0.0") -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        title: str,
+        version: str = "1.0.0",
+        invalid_query: Literal[400, 422] = 422,
+        description: str | None = None,
+    ) -> None:
         self.name = name
         self.title = title
         self.version = version
+        self.invalid_query = invalid_query
+        self.description = description
         self.routes: list[Route] = []
 
     def route(
@@ -137,9 +214,13 @@ class HttpApi:
         response: type[BaseModel] | None = None,
         media_types: tuple[str, ...] = ("application/json",),
         errors: tuple[int, ...] = (),
+        accepts: tuple[str, ...] = (),
+        answers: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
+            text = (handler.__doc__ or handler.__name__).strip()
+            summary = text.splitlines()[0]
+            rest = text.partition("\n\n")[2].strip()
             self.routes.append(
                 Route(
                     method=method,
@@ -154,6 +235,9 @@ class HttpApi:
                     media_types=media_types,
                     query=query,
                     errors=errors,
+                    accepts=accepts,
+                    answers=answers,
+                    description=inspect.cleandoc(rest) if rest else None,
                 )
             )
             return handler
@@ -170,6 +254,7 @@ class HttpApi:
         return Map(
             [Rule(r.path, methods=[r.method], endpoint=i) for i, r in enumerate(self.routes)],
             strict_slashes=False,
+            converters=dict(CONVERTERS),
         )
 
     def openapi(self) -> dict[str, Any]:

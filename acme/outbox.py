@@ -12,6 +12,10 @@ A published event may be published again (the writer's mark was lost, or writer 
 raced): JetStream drops a repeat of the same event id within its duplicate window and every
 handler is idempotent on the event id. Published rows are kept for :data:`KEEP_DAYS` days and
 then removed by the relay.
+
+An event of a type the change feed lists is also written as an unnumbered feed entry
+(:func:`acme.feed.record`) in the same transaction; the relay numbers what a writer left
+unnumbered (:func:`acme.feed.sequence`). Feed entries outlive the pruned outbox rows.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from psycopg.types.json import Jsonb
 from acme.bus import Bus, from_nats_message, to_nats_message
 from acme.db import Pool
 from acme.errors import BusError, EventError
+from acme.feed import record, sequence
 from acme.log import get_logger
 
 __all__ = ["KEEP_DAYS", "pending_count", "publish_staged", "relay", "stage"]
@@ -38,13 +43,14 @@ _logger = get_logger(__name__)
 
 def stage(conn: Connection, event: CloudEvent) -> None:
     """Record ``event`` for publishing once ``conn``'s transaction commits (idempotent on the
-    event id: staging the same event twice keeps one row)."""
+    event id: staging the same event twice keeps one row), and its change-feed entry."""
     headers, body = to_nats_message(event)
     conn.execute(
         "INSERT INTO outbox (event_id, event_type, headers, body) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (event_id) DO NOTHING",
         (str(event["id"]), str(event["type"]), Jsonb(headers), body),
     )
+    record(conn, event, body)
 
 
 def publish_staged(pool: Pool, bus: Bus, events: Iterable[CloudEvent]) -> bool:
@@ -100,6 +106,9 @@ def relay(pool: Pool, bus: Bus, *, older_than: float = 5.0, limit: int = 500) ->
         )
     if done:
         _logger.info("outbox relay published events", count=len(done))
+    numbered = sequence(pool)  # what writers committed but did not number
+    if numbered:
+        _logger.info("change feed entries numbered by the relay", count=numbered)
     return len(done)
 
 

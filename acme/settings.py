@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -21,6 +22,9 @@ from acme.dicomnet.peers import AllowedPeer, check_ae_title, parse_allow_list
 from acme.errors import ConfigError
 
 ENV_PREFIX = "ACME_"
+_ORIGIN = re.compile(
+    r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
+)
 
 
 class Buckets:
@@ -426,6 +430,36 @@ class Settings(BaseSettings):
         None,
         description=("YAML file of the PACS destinations dispatch sends results to; unset: none."),
     )
+    cors_origins: str = Field(
+        "",
+        description=(
+            "Comma-separated origins (scheme://host[:port]) whose browsers may call the HTTP"
+            " functions from another origin (the SPA, a viewer); empty: none."
+        ),
+    )
+    public_url: str | None = Field(
+        None,
+        description=(
+            "The gateway's address as clients reach it (https://host[:port]); the links HTTP"
+            " functions answer with (DICOMweb Retrieve URLs, BulkDataURIs) start with it; unset:"
+            " the Host the gateway was reached at."
+        ),
+    )
+    stow_wait_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=120,
+        description=(
+            "How long a STOW-RS request waits for ingest to settle its instances before it"
+            " answers those still pending as accepted."
+        ),
+    )
+    render_cache_seconds: int = Field(
+        3600,
+        ge=0,
+        le=604800,
+        description="Seconds a rendered image or instance metadata stays cached in Redis; 0: off.",
+    )
     db_pool_min: int = Field(1, ge=0, description="Minimum PostgreSQL pool size.")
     db_pool_max: int = Field(10, ge=1, description="Maximum PostgreSQL pool size.")
     startup_timeout: float = Field(
@@ -515,6 +549,28 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{part!r} is not an IP address or CIDR block") from None
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part and not _ORIGIN.match(part):
+                raise ValueError(
+                    f"{part!r} is not an origin: expected scheme://host[:port], no path"
+                )
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not _ORIGIN.match(value):
+            raise ValueError(f"{value!r}: expected scheme://host[:port], without a path")
+        return value
+
+    @property
+    def cors_origin_set(self) -> frozenset[str]:
+        """``cors_origins`` parsed."""
+        return frozenset(p.strip() for p in self.cors_origins.split(",") if p.strip())
 
     @property
     def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:

@@ -18,12 +18,14 @@ class Permission(StrEnum):
 
     STUDIES_READ = "studies:read"
     IMAGES_READ = "images:read"
+    IMAGES_STORE = "images:store"
     REPORTS_READ = "reports:read"
     REPORTS_SIGN = "reports:sign"
     REPORTS_AMEND = "reports:amend"
     AUDIT_READ = "audit:read"
     AUDIT_EXPORT = "audit:export"
     INGEST_READ = "ingest:read"
+    CHANGES_READ = "changes:read"
     ADMIN = "admin"
 
 
@@ -44,14 +46,17 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             {_P.STUDIES_READ, _P.IMAGES_READ, _P.REPORTS_READ, _P.REPORTS_SIGN, _P.REPORTS_AMEND}
         ),
         Role.CLINICIAN: frozenset({_P.STUDIES_READ, _P.IMAGES_READ, _P.REPORTS_READ}),
-        Role.TECHNOLOGIST: frozenset({_P.STUDIES_READ, _P.IMAGES_READ, _P.INGEST_READ}),
+        Role.TECHNOLOGIST: frozenset(
+            {_P.STUDIES_READ, _P.IMAGES_READ, _P.IMAGES_STORE, _P.INGEST_READ, _P.CHANGES_READ}
+        ),
         Role.AUDITOR: frozenset({_P.AUDIT_READ, _P.AUDIT_EXPORT}),
-        Role.ADMIN: frozenset({_P.INGEST_READ, _P.ADMIN}),
+        Role.ADMIN: frozenset({_P.INGEST_READ, _P.CHANGES_READ, _P.ADMIN}),
     }
 )
 """The permission matrix. Least privilege: auditors see the trail, not the images; admins
 run the platform, not the clinical data, but see what became of uploads (the ingest ledger
-names objects by key and UID, never by patient)."""
+names objects by key and UID, never by patient) and the change feed (UIDs, and the keys
+uploads came under). Technologists send images (``images:store``, STOW-RS)."""
 
 
 PHI_PERMISSIONS: frozenset[Permission] = frozenset(Permission) - {Permission.ADMIN}

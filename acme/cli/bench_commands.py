@@ -1,4 +1,5 @@
-"""``acme bench cxr``: measure the CXR scoring path against a bare onnxruntime loop."""
+"""``acme bench cxr``: the CXR scoring path against a bare onnxruntime loop; ``acme bench
+qido``: QIDO-RS study searches over a large index."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import click
 
 from acme.bench import run_bench
 from acme.bench.ct import run_ct_bench
+from acme.bench.qido import run_qido_bench
 from acme.settings import load_settings
 
 
@@ -100,3 +102,29 @@ def ct(
         f"{report['bare_seconds']['mean']:.2f} s; ratio {report['ratio']:.2f}"
     )
     click.echo(f"wrote {path}")
+
+
+@bench.command()
+@click.option("--studies", default=10_000, show_default=True, help="Studies in the index.")
+@click.option("--queries", default=50, show_default=True, help="Timed searches per kind.")
+@click.option("--warmup", default=5, show_default=True, help="Untimed searches per kind first.")
+@click.option(
+    "--out",
+    default=Path("bench-results"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for qido.json.",
+)
+def qido(studies: int, queries: int, warmup: int, out: Path) -> None:
+    """QIDO-RS study searches over an index of --studies studies (servers of its own):
+    latency p50/p95 per kind of search, through the worklist's HTTP API in process."""
+    if studies < 1 or queries < 1 or warmup < 0:
+        raise click.BadParameter("expected --studies >= 1, --queries >= 1 and --warmup >= 0")
+    path = run_qido_bench(out, studies=studies, queries=queries, warmup=warmup)
+    report = json.loads(path.read_text())
+    for name, stats in report["results"].items():
+        click.echo(
+            f"{name}: p50 {stats['p50_ms']:.1f} ms, p95 {stats['p95_ms']:.1f} ms"
+            f" ({stats['results']} results)"
+        )
+    click.echo(f"{report['studies']} studies; wrote {path}")

@@ -2,9 +2,10 @@
 
 Under a per-SOPInstanceUID lock (PostgreSQL session advisory lock, across every replica):
 index the instance → write the archive object (and the original beside a Part 10 copy) →
-record the ledger entry → commit. Everything that can refuse the instance (a series UID
-indexed under another study) runs before the first archive write, and a failure after it
-(the commit, the connection) removes what was written while the lock is still held: there is
+record the ledger entry and stage its ``instance.stored`` → commit → announce. Everything
+that can refuse the instance (a series UID indexed under another study) runs before the first
+archive write, and a failure up to the commit (the commit, the connection) removes what was
+written while the lock is still held: there is
 never an archive object without its index row. A crash between write and commit leaves an
 object no row names and the inbox object in place; its next try, under the same lock, writes
 the same key again and commits, or removes it before quarantining.
@@ -24,13 +25,13 @@ from dicom_ingest.index import upsert_instance
 from dicom_ingest.inspect import Inspected, Invalid
 from dicom_ingest.quarantine import quarantine
 from dicom_ingest.sameness import difference
-from dicom_ingest.settle import settle
+from dicom_ingest.settle import settle, stage_outcome
 from psycopg.rows import TupleRow
 from pydicom import dcmread
 
 from acme import ledger
 from acme.events import canonical_archive_key
-from acme.function import Context
+from acme.function import Context, Transaction
 from acme.ledger import LedgerEntry
 from acme.storage import ObjectInfo
 
@@ -55,13 +56,13 @@ def archive(
         ).fetchone()
         if known is None:
             try:
-                entry = _archive_new(ctx, conn, info, inspected, key, sha256)
+                entry = _archive_new(ctx, conn, info, inspected, key, sha256, traceparent)
             except Invalid as bad:
                 _remove(ctx, key)  # a crashed earlier try may have written it
                 return quarantine(
                     ctx, info, bad.reason, bad.detail, traceparent, sha256=sha256, header=header
                 )
-            return settle(ctx, entry, traceparent)
+            return settle(ctx, entry)
     archived_sha, archived_key = str(known[0]), str(known[1])
     if archived_sha == header.sha256:
         why = None
@@ -73,9 +74,9 @@ def archive(
         return quarantine(
             ctx, info, "uid-conflict", detail, traceparent, sha256=sha256, header=header
         )
-    with ctx.db.connection() as conn, conn.transaction():
-        entry = ledger.record(conn, info, "duplicate", sop_uid=header.sop_uid, sha256=sha256)
-    return settle(ctx, entry, traceparent)
+    with ctx.transaction() as tx:
+        entry = ledger.record(tx.conn, info, "duplicate", sop_uid=header.sop_uid, sha256=sha256)
+    return settle(ctx, entry)
 
 
 def _archive_new(
@@ -85,19 +86,26 @@ def _archive_new(
     inspected: Inspected,
     key: str,
     sha256: str,
+    traceparent: str | None,
 ) -> LedgerEntry:
+    """Index, write, record and stage ``instance.stored`` in one transaction; announce it
+    once committed."""
     header = inspected.header
     written = False
+    tx = Transaction(ctx, conn)
     try:
         with conn.transaction():
             upsert_instance(conn, header, key)
             written = True
             _write(ctx, key, inspected)
-            return ledger.record(conn, info, "archived", sop_uid=header.sop_uid, sha256=sha256)
+            entry = ledger.record(conn, info, "archived", sop_uid=header.sop_uid, sha256=sha256)
+            stage_outcome(ctx, tx, entry, traceparent)
     except BaseException:
         if written:
             _remove(ctx, key)
         raise
+    ctx.announce(tx.events)  # committed: from here on nothing written may be removed
+    return entry
 
 
 def _write(ctx: Context, key: str, inspected: Inspected) -> None:

@@ -3,9 +3,10 @@
 The steps, each safe to repeat: find the object's ledger entry (settled already: announce it
 again and remove the object) → count the try (:mod:`dicom_ingest.attempts`) → read it →
 validate it (:mod:`dicom_ingest.inspect`) → archive and index it, or settle it as a duplicate
-or a conflict (:mod:`dicom_ingest.archive`), or quarantine it → announce the outcome → delete
-the inbox object. Every outcome is written to the ledger in the transaction that settles the
-object, so a sender can always look up what became of an upload. A crash anywhere before that
+or a conflict (:mod:`dicom_ingest.archive`), or quarantine it → delete the inbox object. Every
+outcome is written to the ledger, with its announcement staged in the outbox, in the
+transaction that settles the object, so a sender can always look up what became of an upload
+and every settled object is announced. A crash anywhere before that
 commit leaves the inbox object in place for the redelivered notification or the inbox sweep;
 a crash after it only repeats the announcement (same event ids).
 """
@@ -18,7 +19,7 @@ from dicom_ingest.archive import archive
 from dicom_ingest.attempts import with_attempts
 from dicom_ingest.inspect import Invalid, inspect
 from dicom_ingest.quarantine import quarantine
-from dicom_ingest.settle import settle
+from dicom_ingest.settle import announce_again
 
 from acme import ledger
 from acme.function import Context, Rejected
@@ -42,7 +43,7 @@ def ingest_object(ctx: Context, bucket: str, key: str, traceparent: str | None) 
     with ctx.db.connection() as conn:
         done = ledger.settled(conn, info)
     if done is not None:
-        return _SAID[settle(ctx, done, traceparent).outcome]
+        return _SAID[announce_again(ctx, done, traceparent).outcome]
     entry = with_attempts(ctx, info, traceparent, lambda: _ingest(ctx, info, traceparent))
     return _SAID[entry.outcome] if entry is not None else "gone"
 

@@ -1,5 +1,7 @@
 """Quarantine: keep a rejected object, with its entry as JSON beside it, and say so.
 
+The entry, its ledger row and its ``instance.rejected`` announcement commit together.
+
 The quarantine key never derives from the inbox key (which a client chose and may be
 hostile): ``<reason>/<YYYY>/<MM>/<DD>/<token>`` where the token is the content's SHA-256
 (or, for objects not read, a hash of bucket, key and ETag), so a redelivery quarantines to
@@ -16,7 +18,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from dicom_ingest.inspect import Header
-from dicom_ingest.settle import settle
+from dicom_ingest.settle import settle, stage_outcome
 
 from acme import ledger
 from acme.events import InstanceRejected
@@ -46,23 +48,26 @@ def quarantine(
             conn.execute(_SAME_BYTES_AND_REASON, (sha256, reason)).fetchone() if sha256 else None
         )
     if earlier is not None:
-        with ctx.db.connection() as conn, conn.transaction():
-            entry = ledger.record(conn, info, "duplicate", quarantine_key=earlier[0], sha256=sha256)
-        return settle(ctx, entry, traceparent)
+        with ctx.transaction() as tx:
+            entry = ledger.record(
+                tx.conn, info, "duplicate", quarantine_key=earlier[0], sha256=sha256
+            )
+        return settle(ctx, entry)
     rejected = _entry(ctx, info, reason, detail, sha256, header)
     ctx.store.copy(info.bucket, info.key, rejected.quarantine_bucket, rejected.quarantine_key)
-    with ctx.db.connection() as conn, conn.transaction():
-        new = ledger.insert_quarantine_entry(conn, rejected)
+    with ctx.transaction() as tx:
+        new = ledger.insert_quarantine_entry(tx.conn, rejected)
         entry = ledger.record(
-            conn,
+            tx.conn,
             info,
             "quarantined" if new else "duplicate",
             quarantine_key=rejected.quarantine_key,
             sha256=sha256,
         )
+        stage_outcome(ctx, tx, entry, traceparent)
     if entry.outcome == "quarantined":
         ctx.log.warning("object quarantined", reason=reason, quarantine_key=rejected.quarantine_key)
-    return settle(ctx, entry, traceparent)
+    return settle(ctx, entry)
 
 
 def _entry(

@@ -1,16 +1,24 @@
 """Announcing what became of an inbox object, then removing it from the inbox.
 
-Called once the object's ledger entry is committed, and again for an object found settled
-already (a crash between commit and announcement, a redelivery, a replay): each event has a
-deterministic id, so announcing twice publishes nothing new.
+The announcement (``instance.stored`` or ``instance.rejected``) is staged in the outbox by
+:func:`stage_outcome`, in the transaction that writes the object's ledger entry: the entry
+and its announcement commit together, and the event (and its change-feed entry) is published
+after the commit (docs/architecture.md §3.4). :func:`settle` then does what follows the
+commit: the quarantine entry's JSON beside the object, and the removal of the inbox object.
+
+An object found settled already (a crash between commit and removal, a redelivery, a
+replay) is announced again (:func:`announce_again`): each event has a deterministic id, so
+staging it again adds no outbox row and no feed entry, and publishing it again is dropped as
+a repeat.
 """
 
 from __future__ import annotations
 
-from psycopg.rows import dict_row
+import psycopg
+from psycopg.rows import TupleRow, dict_row
 
 from acme.events import EventType, InstanceStored, fact_id
-from acme.function import Context
+from acme.function import Context, Transaction
 from acme.ledger import LedgerEntry
 
 _STORED = """
@@ -20,20 +28,45 @@ FROM instances i JOIN series s USING (series_uid) WHERE i.sop_uid = %s
 """
 
 
-def settle(ctx: Context, entry: LedgerEntry, traceparent: str | None) -> LedgerEntry:
-    """Announce ``entry`` (``instance.stored`` or ``instance.rejected``); delete the object.
-
-    Only the settled version is deleted: a newer upload under the same key stays for its own
-    notification.
-    """
+def stage_outcome(
+    ctx: Context, tx: Transaction, entry: LedgerEntry, traceparent: str | None
+) -> None:
+    """Stage the announcement of ``entry`` in ``tx``, the transaction that records it (a
+    duplicate announces nothing)."""
     if entry.outcome == "archived":
-        ctx.emit(
+        stored = _stored(ctx, tx.conn, entry)
+        tx.emit(
             EventType.INSTANCE_STORED,
-            (stored := _stored(ctx, entry)),
+            stored,
             traceparent=traceparent,
             event_id=fact_id("instance.stored", stored.sop_uid, stored.sha256),
         )
     elif entry.outcome == "quarantined":
+        rejected = entry.quarantine
+        assert rejected is not None, "a quarantined entry names its quarantine entry"
+        tx.emit(
+            EventType.INSTANCE_REJECTED,
+            rejected,
+            traceparent=traceparent,
+            event_id=fact_id("instance.rejected", rejected.quarantine_key),
+        )
+
+
+def announce_again(ctx: Context, entry: LedgerEntry, traceparent: str | None) -> LedgerEntry:
+    """Announce an entry settled earlier once more, then :func:`settle` it."""
+    with ctx.transaction() as tx:
+        stage_outcome(ctx, tx, entry, traceparent)
+    return settle(ctx, entry)
+
+
+def settle(ctx: Context, entry: LedgerEntry) -> LedgerEntry:
+    """After the commit: keep the quarantine entry's JSON beside the object; delete the
+    inbox object.
+
+    Only the settled version is deleted: a newer upload under the same key stays for its own
+    notification.
+    """
+    if entry.outcome == "quarantined":
         rejected = entry.quarantine
         assert rejected is not None, "a quarantined entry names its quarantine entry"
         ctx.store.put(
@@ -42,12 +75,6 @@ def settle(ctx: Context, entry: LedgerEntry, traceparent: str | None) -> LedgerE
             rejected.model_dump_json(indent=2).encode(),
             content_type="application/json",
         )
-        ctx.emit(
-            EventType.INSTANCE_REJECTED,
-            rejected,
-            traceparent=traceparent,
-            event_id=fact_id("instance.rejected", rejected.quarantine_key),
-        )
     current = ctx.store.head(entry.bucket, entry.key)
     if current is not None and current.etag == entry.etag:  # not a newer upload under the key
         ctx.store.delete(entry.bucket, entry.key)
@@ -55,8 +82,8 @@ def settle(ctx: Context, entry: LedgerEntry, traceparent: str | None) -> LedgerE
     return entry
 
 
-def _stored(ctx: Context, entry: LedgerEntry) -> InstanceStored:
-    with ctx.db.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+def _stored(ctx: Context, conn: psycopg.Connection[TupleRow], entry: LedgerEntry) -> InstanceStored:
+    with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(_STORED, (entry.sop_uid,)).fetchone()
     assert row is not None, "an archived entry's instance is indexed in the same transaction"
     return InstanceStored(

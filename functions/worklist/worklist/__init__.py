@@ -1,0 +1,1 @@
+"""worklist: the clinicians' worklist and study views, DICOMweb, and the change feed."""
