@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 import httpx
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -89,6 +90,7 @@ class Gateway:
                 Route("/function/{name}/{path:path}", self._proxy, methods=METHODS),
                 Route("/{path:path}", self._static, methods=["GET", "HEAD"]),
             ],
+            exception_handlers={404: self._unrouted, 405: self._unrouted},
             lifespan=self._lifespan,
         )
 
@@ -222,6 +224,22 @@ class Gateway:
         self._metrics.proxied.labels(name, outcome).observe(time.monotonic() - began)
         body = {"error": outcome.replace("_", "-"), "detail": message, "function": shown or name}
         return JSONResponse(body, status_code=status)
+
+    async def _unrouted(self, request: Request, exc: Exception) -> Response:
+        """JSON for a request no route takes: 400 for a function path that cannot be
+        forwarded (a control character matches no route), else 404 or 405 with ``Allow``."""
+        raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+        if raw_path.startswith(b"/function/"):
+            shown = unquote_to_bytes(raw_path.split(b"/")[2]).decode("utf-8", "replace")
+            try:
+                forward_path(raw_path, shown)
+            except UnforwardablePath as refused:
+                return self._failed("_refused", time.monotonic(), "bad_path", 400, str(refused))
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        headers = exc.headers if isinstance(exc, HTTPException) else None
+        error = "method-not-allowed" if status == 405 else "not-found"
+        detail = f"{request.method} {request.url.path!r}: no such route on the gateway"
+        return JSONResponse({"error": error, "detail": detail}, status, headers=headers)
 
     async def _static(self, request: Request) -> Response:
         root = self._web_dir.resolve()

@@ -142,6 +142,9 @@ def test_a_trusted_proxy_names_the_client(
         ("/function/echo/%ff%fe", "not UTF-8"),
         ("/function/echo/a%2Fb", "encoded slash"),
         ("/function/ech%6f/x", "not percent-encoded"),
+        ("/function/echo/a%0Ab", "control character"),  # a newline matches no route at all
+        ("/function/echo/%0D%0A", "control character"),
+        ("/function/ec%0Aho/x", "not percent-encoded"),
     ],
 )
 def test_paths_it_cannot_forward_are_a_json_400(
@@ -162,6 +165,21 @@ def test_streams_a_large_chunked_body(client: httpx.Client) -> None:
     answer = client.post("/function/echo/", content=body())
     assert answer.status_code == 200
     assert len(answer.json()["body"]) == 32 * len(chunk)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "error"),
+    [("POST", "/healthz", 405, "method-not-allowed"), ("GET", "/a%0Ab", 404, "not-found")],
+)
+def test_requests_no_route_takes_get_json(
+    client: httpx.Client, method: str, path: str, status: int, error: str
+) -> None:
+    url = httpx.URL(client.base_url.join("/")).copy_with(raw_path=path.encode())
+    answer = client.request(method, url)
+    assert answer.status_code == status
+    assert answer.json()["error"] == error
+    if status == 405:
+        assert "GET" in answer.headers["allow"]
 
 
 def test_unknown_function_is_a_json_404(client: httpx.Client) -> None:
