@@ -81,6 +81,18 @@ FORGED: dict[str, CloudEvent] = {
         ),
         source="/acme/functions/dicom-ingest",
     ),
+    "infer-ct": new_event(
+        EventType.SERIES_COMPLETED,
+        SeriesCompleted(
+            study_uid=STUDY,
+            series_uid=SERIES,
+            modality="CT",
+            pipeline="ct",
+            instance_count=1,
+            completed_at=NOW,
+        ),
+        source="/acme/functions/dicom-ingest",
+    ),
     "report-events": new_event(
         EventType.INFERENCE_COMPLETED,
         InferenceCompleted.model_validate(
