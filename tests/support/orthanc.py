@@ -8,7 +8,6 @@ by ``make pacs-tools`` (the test command); the tests skip when it is absent.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -24,6 +23,9 @@ from acme.stack.ports import free_port
 
 ORTHANC = "/usr/sbin/Orthanc"
 DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+# Debian's DCMTK by path: pynetdicom installs its own storescu and echoscu into the virtualenv
+STORESCU = "/usr/bin/storescu"
+ECHOSCU = "/usr/bin/echoscu"
 
 
 def require_orthanc() -> None:
@@ -32,7 +34,7 @@ def require_orthanc() -> None:
 
 
 def require_dcmtk() -> None:
-    if shutil.which("storescu") is None or shutil.which("echoscu") is None:
+    if not Path(STORESCU).is_file() or not Path(ECHOSCU).is_file():
         pytest.skip("DCMTK is not installed (make pacs-tools)")
 
 

@@ -31,7 +31,7 @@ def test_bootstrap_prepares_external_servers_once(settings: Settings, tmp_path: 
     assert first.exit_code == 0, first.output
     assert f"buckets created: {settings.buckets.inbox}" in first.output
     assert "migrations applied: 0001_initial_schema" in first.output
-    assert "models registered: cxr-synthetic 1.0.0" in first.output
+    assert "models registered: ct-nodule-synthetic 1.0.0, cxr-synthetic 1.0.0" in first.output
     again = runner.invoke(cli, ["bootstrap"], env=env)
     assert again.exit_code == 0, again.output
     assert again.output.splitlines() == [

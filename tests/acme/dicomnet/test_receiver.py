@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from dicomfiles import fresh_cxr, truncated_copy, write
-from orthanc import require_dcmtk
+from orthanc import ECHOSCU, require_dcmtk
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit
 from pynetdicom import AE, _config
@@ -86,13 +86,13 @@ def test_an_unknown_calling_ae_is_refused_at_association(start_receiver: Start) 
     assert assoc.is_rejected and not assoc.is_established
     host, port = receiver.address
     echo = subprocess.run(
-        ["echoscu", "-aet", "INTRUDER", "-aec", "ACME", host, str(port)],
+        [ECHOSCU, "-aet", "INTRUDER", "-aec", "ACME", host, str(port)],
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert echo.returncode != 0
     assert "Calling AE Title Not Recognized" in echo.stdout + echo.stderr
     allowed = subprocess.run(
-        ["echoscu", "-aet", "STORESCU", "-aec", "ACME", host, str(port)],
+        [ECHOSCU, "-aet", "STORESCU", "-aec", "ACME", host, str(port)],
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert allowed.returncode == 0, allowed.stderr

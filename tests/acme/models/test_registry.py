@@ -227,9 +227,11 @@ def test_unknown_models_and_bad_folders_are_named(
 def test_register_bundled_registers_every_shipped_model_idempotently(tmp_path: Path) -> None:
     store = InMemoryObjectStore(("models",))
     settings = load_settings(models_dir=SHIPPED.parents[1])
-    assert bundled_folders(settings.models_dir) == [SHIPPED]
-    assert [r.created for r in register_bundled(store, settings)] == [True]
-    assert [r.created for r in register_bundled(store, settings)] == [False]
+    shipped = sorted(SHIPPED.parents[1].glob("*/*/model.json"))
+    assert SHIPPED / "model.json" in shipped
+    assert bundled_folders(settings.models_dir) == [card.parent for card in shipped]
+    assert [r.created for r in register_bundled(store, settings)] == [True] * len(shipped)
+    assert [r.created for r in register_bundled(store, settings)] == [False] * len(shipped)
     assert register_bundled(store, load_settings(models_dir=tmp_path / "none")) == []
 
 

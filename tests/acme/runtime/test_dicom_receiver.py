@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from acme_platform import REPO, running_platform, wait_until
 from dicomfiles import fresh_cxr, truncated_copy, write
-from orthanc import require_dcmtk
+from orthanc import STORESCU, require_dcmtk
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, _config
 from pynetdicom.sop_class import ComputedRadiographyImageStorage  # type: ignore[attr-defined]
@@ -77,7 +77,7 @@ def _storescu_sends_jpeg_2000_which_is_archived(
     ds = fresh_cxr("RG1_J2KR.dcm")
     path = write(ds, tmp_path / "j2k.dcm")
     sent = subprocess.run(
-        ["storescu", "--propose-j2k-lossless", "-aet", "STORESCU", "-aec", "ACME",
+        [STORESCU, "--propose-j2k-lossless", "-aet", "STORESCU", "-aec", "ACME",
          "127.0.0.1", str(port), str(path)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip

@@ -55,14 +55,14 @@ def test_the_real_stack_file_loads_with_every_platform_function() -> None:
     objects = next(t for t in ingest.triggers if t.name == "objects")
     assert objects.matches({"type": "com.amazonaws.s3.ObjectCreated:Put"})
     assert not objects.matches({"type": "com.amazonaws.s3.ObjectRemoved:Delete"})
-    for name, pipeline in (("infer-cxr", "cxr"), ("infer-ct", "ct")):
+    for name, pipelines in (("infer-cxr", {"cxr"}), ("infer-ct", {"ct", "ct-qa"})):
         spec = functions[name]
         assert spec.scale_to_zero and spec.labels.zero_duration == 300
         assert spec.limits is not None and spec.limits.gpu == 1
-        (trigger,) = spec.triggers
         completed = {"type": "org.acme.imaging.series.completed"}
-        assert trigger.matches({**completed, "pipeline": pipeline})
-        assert not trigger.matches({**completed, "pipeline": "none"})
+        for pipeline in ("cxr", "ct", "ct-qa", "none"):
+            taken = any(t.matches({**completed, "pipeline": pipeline}) for t in spec.triggers)
+            assert taken == (pipeline in pipelines), (name, pipeline)
     assert functions["report"].signature == "http"
     assert functions["report-events"].signature == "cloudevent"
     assert stack.source("report") == stack.source("report-events") == ROOT / "functions" / "report"

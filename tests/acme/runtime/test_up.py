@@ -41,6 +41,14 @@ class Up:
     def text(self) -> str:
         return self.output.read_text()
 
+    def printed(self, line: str, timeout: float = 60) -> str:
+        """The output once it holds ``line`` (the banner follows the receiver's start)."""
+        deadline = time.monotonic() + timeout
+        while line not in (text := self.text()):
+            assert time.monotonic() < deadline, f"never printed {line!r}:\n{text}"
+            time.sleep(0.2)
+        return text
+
     def health(self, timeout: float = 120) -> dict[str, Any]:
         """``/healthz`` once the gateway answers it with every server healthy."""
         deadline = time.monotonic() + timeout
@@ -122,8 +130,7 @@ def test_up_serves_functions_routes_events_and_stops_everything(
         time.sleep(0.2)
     assert 'acme_function_cold_start_seconds_count{function="sleeper"}' in metrics
 
-    text = up.text()
-    assert f"gateway http://127.0.0.1:{up.port}/" in text
+    text = up.printed(f"gateway http://127.0.0.1:{up.port}/")
     assert "echo          | [acme] ready at http://127.0.0.1:" in text
 
     pids = up.pids()
