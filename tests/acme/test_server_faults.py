@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 from acme_platform import running_platform, wait_until
 from instances import write_series
+from routing import fast_routing
 
 from acme.db import Pool, make_pool
 from acme.inbox import send_files
@@ -25,7 +26,6 @@ from acme.stack import stack_health
 from acme.stack.state import read_state
 from acme.storage import S3ObjectStore, make_s3_client
 
-FAST_ROUTING = Path(__file__).parents[1] / "functions" / "dicom_ingest" / "routing-fast.yml"
 PER_ROUND = 300
 STOP_LIMIT = 10.0
 
@@ -53,7 +53,7 @@ def _send_until_accepted(settings: Settings, files: list[tuple[Path, Path]], pre
 def test_killed_servers_come_back_and_every_instance_is_indexed_once(tmp_path: Path) -> None:
     extra = {
         "ACME_FUNCTIONS": "dicom-ingest",
-        "ACME_ROUTING_FILE": str(FAST_ROUTING),
+        "ACME_ROUTING_FILE": str(fast_routing(tmp_path)),
         "ACME_TICK_SECONDS": "1",
         "ACME_INBOX_GRACE_SECONDS": "5",
     }

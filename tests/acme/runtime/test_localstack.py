@@ -15,14 +15,13 @@ from acme_platform import running_platform, wait_until
 from click.testing import CliRunner
 from jetstream import published
 from localstack import CREDENTIALS, QUEUE, REGION, prepare_inbox, running_localstack
+from routing import fast_routing
 
 from acme.cli.main import cli
 from acme.db import make_pool
 from acme.events import EventType
 from acme.samples import MANIFEST_NAME, SampleManifest
 from acme.settings import Settings
-
-FAST_ROUTING = Path(__file__).parents[2] / "functions" / "dicom_ingest" / "routing-fast.yml"
 
 pytestmark = pytest.mark.localstack
 
@@ -52,7 +51,7 @@ def test_a_chest_xray_put_into_localstack_s3_is_reported(tmp_path: Path) -> None
         s3, sqs = boto3.client("s3", **clients), boto3.client("sqs", **clients)
         extra = prepare_inbox(url) | {
             "ACME_FUNCTIONS": "dicom-ingest,infer-cxr,report-events",
-            "ACME_ROUTING_FILE": str(FAST_ROUTING),
+            "ACME_ROUTING_FILE": str(fast_routing(tmp_path)),
             "ACME_TICK_SECONDS": "1",
             "ACME_INBOX_GRACE_SECONDS": "3600",
         }

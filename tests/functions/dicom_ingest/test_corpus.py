@@ -16,6 +16,7 @@ from pathlib import Path
 from acme_platform import running_platform, wait_until
 from pydicom import dcmread
 from pydicom.data import get_testdata_files
+from routing import fast_routing
 
 from acme.bus import connect
 from acme.db import make_pool
@@ -24,7 +25,6 @@ from acme.runtime.dlq import DeadLetterEntry, DeadLetterQueue
 from acme.settings import Settings
 from acme.storage import S3ObjectStore, make_s3_client
 
-FAST_ROUTING = Path(__file__).with_name("routing-fast.yml")
 PIXEL_REASONS = {"corrupt-pixel-data", "truncated", "unsupported-syntax", "ingest-error"}
 SETTLE_SECONDS = 420
 
@@ -60,7 +60,7 @@ def test_every_real_world_file_is_accounted_for(tmp_path: Path) -> None:
     files = corpus()
     extra = {
         "ACME_FUNCTIONS": "dicom-ingest",
-        "ACME_ROUTING_FILE": str(FAST_ROUTING),
+        "ACME_ROUTING_FILE": str(fast_routing(tmp_path)),
         "ACME_TICK_SECONDS": "2",
     }
     with running_platform(tmp_path / "home", extra=extra) as settings:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from acme_platform import running_platform, wait_until
 from jetstream import published
+from routing import fast_routing
 
 from acme.db import Pool, make_pool
 from acme.events import EventType
@@ -15,8 +16,6 @@ from acme.inbox import send_files
 from acme.samples import SampleManifest
 from acme.settings import Settings
 from acme.storage import S3ObjectStore, make_s3_client
-
-FAST_ROUTING = Path(__file__).with_name("routing-fast.yml")
 
 
 def _db(settings: Settings) -> Pool:
@@ -39,7 +38,7 @@ def test_shuffled_studies_sent_twice_end_archived_once_and_completed_once(
     ct_count = sum(1 for e in good if e.modality == "CT")
     extra = {
         "ACME_FUNCTIONS": "dicom-ingest",
-        "ACME_ROUTING_FILE": str(FAST_ROUTING),
+        "ACME_ROUTING_FILE": str(fast_routing(tmp_path, seconds=8)),
         "ACME_TICK_SECONDS": "1",
     }
     with running_platform(tmp_path / "home", extra=extra) as settings:

@@ -16,13 +16,13 @@ import yaml
 from acme_platform import REPO, running_platform, wait_until
 from dicomfiles import fresh_cxr, part10
 from orthanc import Orthanc, require_orthanc, running_orthanc
+from routing import fast_routing
 
 from acme.db import make_pool
 from acme.settings import Settings
 from acme.stack.ports import free_port
 from acme.studies import study_summaries
 
-FAST_ROUTING = REPO / "tests" / "functions" / "dicom_ingest" / "routing-fast.yml"
 COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
@@ -79,7 +79,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         extra = {
             "ACME_FUNCTIONS": "dicom-ingest,infer-cxr,report-events,dispatch",
             "ACME_STACK_FILE": str(_quick_retry_stack(folder / "stack")),
-            "ACME_ROUTING_FILE": str(FAST_ROUTING),
+            "ACME_ROUTING_FILE": str(fast_routing(folder)),
             "ACME_TICK_SECONDS": "1",
             "ACME_DICOM_PORT": str(dicom_port),
             "ACME_DICOM_CALLING_AES": f"{pacs.ae_title}@127.0.0.1",
