@@ -84,7 +84,8 @@ def _objects(row: dict[str, Any]) -> VersionObjects:
 
 def _key_image(content: dict[str, Any]) -> KeyImageRef | None:
     key = content.get("key_image_key")
-    named = [f for f in content.get("findings") or [] if f.get("sop_uid")]
+    findings = [f for series in content.get("series") or [] for f in series.get("findings") or []]
+    named = [f for f in findings if f.get("sop_uid")]
     pool = [f for f in named if f.get("positive")] or named
     if not key or not pool:
         return None

@@ -77,10 +77,11 @@ def committed_version(ctx: Context) -> Callable[..., Version]:
         report_id = uuid.uuid4()
         content = {
             "models": [{"name": "m", "version": "1", "diagnostic_use": False}],
-            "findings": [
+            "series": [{"series_uid": series, "modality": "CR", "pipeline": "cxr",
+                        "outcome": "completed", "findings": [
                 {"label": "A", "probability": 0.9, "positive": True, "sop_uid": sop},
                 {"label": "B", "probability": 0.95, "positive": False, "sop_uid": "1.2.3"},
-            ],
+            ]}],
             "source_images": [{"series_uid": series, "sop_uid": sop,
                                "sop_class_uid": image.SOPClassUID, "modality": "CR"}],
             "key_image_key": prefix + "key-image.png",
