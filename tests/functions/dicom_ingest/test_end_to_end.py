@@ -38,7 +38,7 @@ def test_shuffled_studies_sent_twice_end_archived_once_and_completed_once(
     ct_count = sum(1 for e in good if e.modality == "CT")
     extra = {
         "ACME_FUNCTIONS": "dicom-ingest",
-        "ACME_ROUTING_FILE": str(fast_routing(tmp_path, seconds=8)),
+        "ACME_ROUTING_FILE": str(fast_routing(tmp_path, seconds=20)),
         "ACME_TICK_SECONDS": "1",
     }
     with running_platform(tmp_path / "home", extra=extra) as settings:
@@ -89,7 +89,10 @@ def _check_outcome(
     bare = [e for e in good if "no-preamble" in e.path]
     assert len(originals) == len(bare) and all(o.key.endswith(".original") for o in originals)
     completed = published(settings, EventType.SERIES_COMPLETED)
-    assert sorted(e.data["series_uid"] for e in completed) == sorted(series), "each once"
+    assert sorted(e.data["series_uid"] for e in completed) == sorted(series), [
+        (e["id"], e.data["series_uid"][-6:], e.data["completion"], e.data["instance_count"])
+        for e in completed
+    ]
     expected = {e.series_uid: e.expected_pipeline for e in good}
     assert all(e.data["pipeline"] == expected[e.data["series_uid"]] for e in completed)
     assert all(e["pipeline"] == e.data["pipeline"] for e in completed)
