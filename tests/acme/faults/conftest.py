@@ -1,0 +1,58 @@
+"""The fault suite's one platform: ``acme up`` with the functions a study passes through.
+
+Every test of this folder sends its 300 instances to the same running platform (started
+once, for time), breaks one thing while they arrive, and checks that nothing was lost or
+done twice. A test that kills ``acme up`` itself starts it again on the same data. At the
+end the platform must still stop promptly and cleanly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fault_platform import FaultPlatform
+
+from acme.stack.ports import free_ports
+
+FUNCTIONS = ("dicom-ingest", "infer-cxr", "infer-ct", "report-events", "audit-events")
+STOP_LIMIT = 10.0
+PORTS = ("ACME_NATS_PORT", "ACME_POSTGRES_PORT", "ACME_REDIS_PORT", "ACME_S3_PORT",
+         "ACME_WEBHOOK_PORT")  # fmt: skip
+
+
+@pytest.fixture(scope="package")
+def platform() -> Iterator[FaultPlatform]:
+    root = Path(tempfile.mkdtemp(prefix="acme-faults-"))
+    # fixed ports, as a hospital configures them: acme up started again after a crash serves
+    # on the same addresses, and senders need not learn new ones
+    ports = dict(zip(PORTS, free_ports("127.0.0.1", len(PORTS)), strict=True))
+    running = FaultPlatform(
+        root / "home",
+        {
+            **{name: str(port) for name, port in ports.items()},
+            "ACME_FUNCTIONS": ",".join(FUNCTIONS),
+            "ACME_ROUTING_FILE": str(Path(__file__).with_name("routing-faults.yml")),
+            "ACME_TICK_SECONDS": "1",
+            "ACME_INBOX_GRACE_SECONDS": "5",
+        },
+    )
+    running.start()
+    try:
+        yield running
+    finally:
+        if running.proc is not None:
+            stopped = running.stop()
+            print(f"\nacme up stopped {stopped:.1f}s after SIGTERM")
+            assert stopped < STOP_LIMIT
+            log = running.log_path.read_text()
+            assert "Traceback" not in log.split("stopping router")[-1]
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return tmp_path
