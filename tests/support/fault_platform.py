@@ -12,8 +12,10 @@ from pathlib import Path
 import httpx
 import psutil
 from acme_platform import platform_env, start_platform, stop_platform, wait_until
-from stackprocs import ACME, alive
+from click.testing import CliRunner, Result
+from stackprocs import alive
 
+from acme.cli.main import cli
 from acme.settings import Settings, load_settings
 from acme.stack import connect_settings
 from acme.stack.state import StackState, read_state
@@ -86,9 +88,7 @@ class FaultPlatform:
         assert pid is not None
         return pid
 
-    def acme(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run the ``acme`` CLI against this platform."""
-        return subprocess.run(
-            [*ACME, *args], env=platform_env(self.home, self.extra), capture_output=True,
-            text=True, timeout=timeout, check=False,
-        )  # fmt: skip
+    def acme(self, *args: str) -> Result:
+        """Run an ``acme`` CLI command against this platform, in this process (no interpreter
+        to start: the suite runs it after every case)."""
+        return CliRunner().invoke(cli, list(args), env=platform_env(self.home, self.extra))
