@@ -40,6 +40,8 @@ def platform(request: pytest.FixtureRequest) -> Iterator[FaultPlatform]:
             "ACME_ROUTING_FILE": str(Path(__file__).with_name("routing-faults.yml")),
             "ACME_TICK_SECONDS": "1",
             "ACME_INBOX_GRACE_SECONDS": "5",
+            # what a killed acme up's router held unacknowledged comes back after this
+            "ACME_ROUTER_ACK_WAIT": "10",
         },
     )
     failed = request.session.testsfailed
