@@ -8,6 +8,7 @@ that each completes, is scored and reported while the CT slices are still arrivi
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -34,6 +35,7 @@ INSTANCES = CXR_STUDIES + CT_SERIES * CT_SLICES
 STORED = "org.acme.imaging.instance.stored"
 COMPLETED = "org.acme.imaging.series.completed"
 DRAFTED = "org.acme.imaging.report.drafted"
+TICK = "org.acme.imaging.tick"
 
 
 @dataclass
@@ -218,6 +220,12 @@ def check_round(platform: FaultPlatform, rnd: Round, limit: float = 240) -> None
     verified = platform.acme("audit", "verify")
     assert verified.exit_code == 0, verified.output
     rnd.seconds["verified"] = time.monotonic() - began
+    listed = platform.acme("dlq", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    # a tick has no retry: one that met an outage is dead-lettered, and the next one does its
+    # work; any other dead letter is an event the platform gave up on
+    given_up = [row for row in json.loads(listed.output) if row["type"] != TICK]
+    assert given_up == [], given_up
 
 
 def indexed_rows(pool: Pool, rnd: Round) -> list[tuple[Any, ...]]:

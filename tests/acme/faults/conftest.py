@@ -59,8 +59,3 @@ def platform(request: pytest.FixtureRequest) -> Iterator[FaultPlatform]:
             shutil.rmtree(root, ignore_errors=True)
         else:
             print(f"\nthe fault suite's platform is kept for inspection in {root}")
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    return tmp_path

@@ -32,15 +32,15 @@ def _after_first_few(rnd: Round, pool: Pool) -> None:
     wait_until(lambda: indexed(pool, rnd) >= FIRST_FEW, 120, "a first few instances")
 
 
-def test_dicom_ingest_killed(platform: FaultPlatform, folder: Path) -> None:
+def test_dicom_ingest_killed(platform: FaultPlatform, tmp_path: Path) -> None:
     def fault(rnd: Round, pool: Pool) -> None:
         _after_first_few(rnd, pool)
         _kill_function(platform, "dicom-ingest")
 
-    run_round(platform, folder, "kill-ingest", fault)
+    run_round(platform, tmp_path, "kill-ingest", fault)
 
 
-def test_infer_cxr_killed_while_it_scores(platform: FaultPlatform, folder: Path) -> None:
+def test_infer_cxr_killed_while_it_scores(platform: FaultPlatform, tmp_path: Path) -> None:
     def fault(rnd: Round, pool: Pool) -> None:
         series = sorted(rnd.cxr_series)
         running = "SELECT count(*) FROM inference_runs WHERE series_uid = ANY(%s)"
@@ -54,28 +54,28 @@ def test_infer_cxr_killed_while_it_scores(platform: FaultPlatform, folder: Path)
             time.sleep(0.05)
         _kill_function(platform, "infer-cxr")
 
-    run_round(platform, folder, "kill-infer-cxr", fault)
+    run_round(platform, tmp_path, "kill-infer-cxr", fault)
 
 
-def test_report_events_killed(platform: FaultPlatform, folder: Path) -> None:
+def test_report_events_killed(platform: FaultPlatform, tmp_path: Path) -> None:
     def fault(rnd: Round, pool: Pool) -> None:
         reports = "SELECT count(*) FROM reports WHERE study_uid = ANY(%s)"
         wait_until(lambda: count(pool, reports, sorted(rnd.studies)) >= 1, 120, "a report")
         _kill_function(platform, "report-events")
 
-    run_round(platform, folder, "kill-report", fault)
+    run_round(platform, tmp_path, "kill-report", fault)
 
 
-def test_bucket_events_adapter_killed(platform: FaultPlatform, folder: Path) -> None:
+def test_bucket_events_adapter_killed(platform: FaultPlatform, tmp_path: Path) -> None:
     def fault(rnd: Round, pool: Pool) -> None:
         _after_first_few(rnd, pool)
         _kill_function(platform, "bucket-events")
 
-    run_round(platform, folder, "kill-bucket-events", fault)
+    run_round(platform, tmp_path, "kill-bucket-events", fault)
 
 
 def test_acme_up_with_its_router_killed_and_started_again(
-    platform: FaultPlatform, folder: Path
+    platform: FaultPlatform, tmp_path: Path
 ) -> None:
     def fault(rnd: Round, pool: Pool) -> None:
         _after_first_few(rnd, pool)
@@ -85,5 +85,5 @@ def test_acme_up_with_its_router_killed_and_started_again(
         platform.start()
         print(f"acme up started again in {time.monotonic() - began:.1f}s")
 
-    run_round(platform, folder, "kill-router", fault)
+    run_round(platform, tmp_path, "kill-router", fault)
     assert platform.proc is not None and platform.proc.poll() is None

@@ -21,6 +21,6 @@ def _nothing(_rnd: Round, _pool: Pool) -> None:
     """No fault but the bad objects themselves."""
 
 
-def test_malformed_objects_among_good_ones(platform: FaultPlatform, folder: Path) -> None:
-    rnd = run_round(platform, folder, "malformed", _nothing, malformed=MALFORMED)
+def test_malformed_objects_among_good_ones(platform: FaultPlatform, tmp_path: Path) -> None:
+    rnd = run_round(platform, tmp_path, "malformed", _nothing, malformed=MALFORMED)
     assert rnd.bad == MALFORMED

@@ -25,7 +25,9 @@ PAUSE_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("server", ["nats", "postgres", "s3"])
-def test_killed_server_is_started_again(platform: FaultPlatform, folder: Path, server: str) -> None:
+def test_killed_server_is_started_again(
+    platform: FaultPlatform, tmp_path: Path, server: str
+) -> None:
     assert platform.settings is not None
     before = {h.name: h.restarts for h in stack_health(platform.settings)}
 
@@ -35,7 +37,7 @@ def test_killed_server_is_started_again(platform: FaultPlatform, folder: Path, s
         print(f"\nkilled {server}")
 
     up = platform.proc
-    run_round(platform, folder, f"kill-{server}", fault)
+    run_round(platform, tmp_path, f"kill-{server}", fault)
     assert platform.proc is up and up is not None and up.poll() is None, "acme up kept running"
     health = {h.name: h for h in stack_health(platform.settings)}
     # a server may take more than one start to come back (PostgreSQL waits for the killed
@@ -44,7 +46,7 @@ def test_killed_server_is_started_again(platform: FaultPlatform, folder: Path, s
     assert all(h.healthy for h in health.values()), health
 
 
-def test_object_store_paused_for_ten_seconds(platform: FaultPlatform, folder: Path) -> None:
+def test_object_store_paused_for_ten_seconds(platform: FaultPlatform, tmp_path: Path) -> None:
     def fault(rnd: Round, pool: Pool) -> None:
         wait_until(lambda: indexed(pool, rnd) >= FIRST_FEW, 120, "a first few instances")
         pid = platform.server_pid("s3")
@@ -54,4 +56,4 @@ def test_object_store_paused_for_ten_seconds(platform: FaultPlatform, folder: Pa
         finally:
             platform.kill(pid, signal.SIGCONT)
 
-    run_round(platform, folder, "pause-s3", fault)
+    run_round(platform, tmp_path, "pause-s3", fault)
