@@ -26,26 +26,39 @@ PORTS = ("ACME_NATS_PORT", "ACME_POSTGRES_PORT", "ACME_REDIS_PORT", "ACME_S3_POR
          "ACME_WEBHOOK_PORT")  # fmt: skip
 
 
+def _started(home: Path, tries: int = 3) -> FaultPlatform:
+    """acme up on fixed ports, as a hospital configures them: started again after a crash, it
+    serves on the same addresses and senders need not learn new ones. Ports found free may be
+    taken by another program before acme up claims them: then it is started on new ones."""
+    for attempt in range(1, tries + 1):
+        ports = dict(zip(PORTS, free_ports("127.0.0.1", len(PORTS)), strict=True))
+        running = FaultPlatform(
+            home,
+            {
+                **{name: str(port) for name, port in ports.items()},
+                "ACME_FUNCTIONS": ",".join(FUNCTIONS),
+                "ACME_ROUTING_FILE": str(Path(__file__).with_name("routing-faults.yml")),
+                "ACME_TICK_SECONDS": "1",
+                "ACME_INBOX_GRACE_SECONDS": "5",
+                # what a killed acme up's router held unacknowledged comes back after this
+                "ACME_ROUTER_ACK_WAIT": "10",
+            },
+        )
+        try:
+            running.start()
+        except AssertionError as exc:
+            if "already in use" not in str(exc) or attempt == tries:
+                raise
+            continue
+        return running
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="package")
 def platform(request: pytest.FixtureRequest) -> Iterator[FaultPlatform]:
     root = Path(tempfile.mkdtemp(prefix="acme-faults-"))
-    # fixed ports, as a hospital configures them: acme up started again after a crash serves
-    # on the same addresses, and senders need not learn new ones
-    ports = dict(zip(PORTS, free_ports("127.0.0.1", len(PORTS)), strict=True))
-    running = FaultPlatform(
-        root / "home",
-        {
-            **{name: str(port) for name, port in ports.items()},
-            "ACME_FUNCTIONS": ",".join(FUNCTIONS),
-            "ACME_ROUTING_FILE": str(Path(__file__).with_name("routing-faults.yml")),
-            "ACME_TICK_SECONDS": "1",
-            "ACME_INBOX_GRACE_SECONDS": "5",
-            # what a killed acme up's router held unacknowledged comes back after this
-            "ACME_ROUTER_ACK_WAIT": "10",
-        },
-    )
     failed = request.session.testsfailed
-    running.start()
+    running = _started(root / "home")
     try:
         yield running
     finally:
