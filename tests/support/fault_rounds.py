@@ -36,6 +36,7 @@ STORED = "org.acme.imaging.instance.stored"
 COMPLETED = "org.acme.imaging.series.completed"
 DRAFTED = "org.acme.imaging.report.drafted"
 TICK = "org.acme.imaging.tick"
+REJECTED = "org.acme.imaging.instance.rejected"
 
 
 @dataclass
@@ -271,3 +272,7 @@ def _check_rows(pool: Pool, store: S3ObjectStore, settings: Settings, rnd: Round
     assert count(pool, ledger_bad + " AND outcome = 'archived'", bad) == 0
     entries = "SELECT count(*) FROM quarantine_entries WHERE source_key LIKE %s"
     assert count(pool, entries, bad) == rnd.bad, "one quarantine entry per bad object"
+    rejected = ("SELECT count(*) FROM audit_events WHERE event_type = %s"
+                " AND payload->'data'->>'key' LIKE %s")  # fmt: skip
+    wait_until(lambda: count(pool, rejected, REJECTED, bad) == rnd.bad, 120,
+               "every rejection audited once")  # fmt: skip
