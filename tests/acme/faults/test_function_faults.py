@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from acme_platform import wait_until
 from fault_platform import FaultPlatform
 from fault_rounds import Round, count, indexed, run_round
@@ -74,6 +75,7 @@ def test_bucket_events_adapter_killed(platform: FaultPlatform, tmp_path: Path) -
     run_round(platform, tmp_path, "kill-bucket-events", fault)
 
 
+@pytest.mark.timeout(600)  # a whole start again within the case: 180 s under heavy load
 def test_acme_up_with_its_router_killed_and_started_again(
     platform: FaultPlatform, tmp_path: Path
 ) -> None:

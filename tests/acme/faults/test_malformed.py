@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fault_platform import FaultPlatform
 from fault_rounds import Round, run_round
 
@@ -21,6 +22,7 @@ def _nothing(_rnd: Round, _pool: Pool) -> None:
     """No fault but the bad objects themselves."""
 
 
+@pytest.mark.timeout(600)  # 1,300 objects: under heavy load it has taken 270 s
 def test_malformed_objects_among_good_ones(platform: FaultPlatform, tmp_path: Path) -> None:
     rnd = run_round(platform, tmp_path, "malformed", _nothing, malformed=MALFORMED)
     assert rnd.bad == MALFORMED
