@@ -19,9 +19,9 @@ from fault_platform import FaultPlatform
 from acme.stack.ports import free_ports
 
 FUNCTIONS = ("dicom-ingest", "infer-cxr", "infer-ct", "report-events", "audit-events")
-STOP_LIMIT = 30.0
-"""acme up must stop by itself after SIGTERM, well before the 60 s after which the suite would
-kill it (a stop on this shared machine, five functions and four servers, takes 5-15 s)."""
+STOP_LIMIT = 45.0
+"""acme up must stop by itself after SIGTERM, before the 60 s after which the suite would kill
+it (five functions and four servers: 8-21 s measured on a heavily shared machine)."""
 PORTS = ("ACME_NATS_PORT", "ACME_POSTGRES_PORT", "ACME_REDIS_PORT", "ACME_S3_PORT",
          "ACME_WEBHOOK_PORT")  # fmt: skip
 
