@@ -192,6 +192,22 @@ class Settings(BaseSettings):
     routing_file: Path | None = Field(
         None, description="Routing rules for dicom-ingest; unset: its bundled routing.yml."
     )
+    archive_min_free_bytes: int = Field(
+        1024**3,
+        ge=0,
+        description=(
+            "Ingest pauses while the archive volume has less free space than this; objects"
+            " wait in dicom-inbox until it has more. 0: never pauses."
+        ),
+    )
+    archive_volume: Path | None = Field(
+        None,
+        description=(
+            "A folder on the filesystem that holds the archive's data, whose free space ingest"
+            " watches; unset: the embedded SeaweedFS data folder (<home>/s3/data) when it"
+            " exists, else none (an external S3 server reports no free space)."
+        ),
+    )
 
     models_dir: Path = Field(
         Path("models"),

@@ -48,11 +48,6 @@ def publish_all(bus: Bus, events: Sequence[CloudEvent]) -> None:
     """Publish ``events`` in order; raises :class:`~acme.errors.BusError` at the first failure."""
     for event in events:
         bus.publish(event)
-        data = event.get_data()
-        bucket = data.get("bucket") if isinstance(data, dict) else None
-        _logger.info(
-            "bucket event published", event_id=event["id"], type=event["type"], bucket=bucket
-        )
 
 
 def error_field(exc: EventError) -> str:
@@ -65,7 +60,7 @@ class WatchedBuckets:
 
     S3 and MinIO send notifications only for buckets configured to send them; SeaweedFS's
     filer webhook reports every bucket, archive and results included. Only dicom-inbox
-    starts the workflow, so only its events are published.
+    starts the workflow, so only its events are published, and only they are logged as such.
     """
 
     def __init__(self, bus: Bus, buckets: frozenset[str]) -> None:
@@ -77,6 +72,9 @@ class WatchedBuckets:
         bucket = data.get("bucket") if isinstance(data, dict) else None
         if bucket in self._buckets:
             self._bus.publish(event)
+            _logger.info(
+                "bucket event published", event_id=event["id"], type=event["type"], bucket=bucket
+            )
 
     def close(self) -> None:
         self._bus.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -16,13 +17,15 @@ import psutil
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Ask Linux to SIGTERM this child when the process that started it dies.
+def _die_with_parent(stop_signal: signal.Signals) -> None:  # pragma: no cover - in the child
+    """Ask Linux to send this child its stop signal when the thread that started it dies.
 
     This is what guarantees no orphan servers even when ``acme up`` is killed with SIGKILL.
+    The signal is the program's own clean and prompt shutdown: PostgreSQL's SIGTERM (smart
+    shutdown) would wait for every client still connected, for ever.
     """
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(_PR_SET_PDEATHSIG, stop_signal)
 
 
 class ManagedProcess:
@@ -77,7 +80,7 @@ class ManagedProcess:
                 user=self.user,
                 group=_primary_group(self.user),
                 extra_groups=[] if self.user is not None else None,
-                preexec_fn=_die_with_parent,
+                preexec_fn=functools.partial(_die_with_parent, self.stop_signal),
                 # its own session: a Ctrl-C in the terminal reaches only ``acme up``, which
                 # then stops everything in order (functions before the servers they use)
                 start_new_session=True,

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -20,33 +21,57 @@ from acme.stack.state import read_state
 REPO = Path(__file__).resolve().parents[2]
 
 
-@contextmanager
-def running_platform(home: Path, *, extra: Mapping[str, str] | None = None) -> Iterator[Settings]:
-    """``acme up`` with its data in ``home``; yields settings that reach its servers."""
-    home.mkdir(parents=True, exist_ok=True)
+def platform_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment ``acme up`` (and the ``acme`` CLI) get: this one without any
+    ``ACME_*``/``K_SINK`` variable, the home, free ports, then ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACME_") and k != "K_SINK"}
     env.update({"ACME_HOME": str(home), "ACME_GATEWAY_PORT": "0", "ACME_LOG_FORMAT": "console"})
     env["ACME_DICOM_PORT"] = "0"  # the receiver's default port may be taken by another run
     env.update(extra or {})
-    log = (home / "platform.log").open("w")
+    return env
+
+
+def start_platform(
+    home: Path, extra: Mapping[str, str] | None, log: IO[str]
+) -> subprocess.Popen[bytes]:
+    """Start ``acme up`` with its data in ``home``, its output appended to ``log``; return
+    once its gateway answers."""
+    home.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "acme.cli.main", "up"],
-        env=env,
+        env=platform_env(home, extra),
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=REPO,
     )
     try:
         _wait_for_gateway(home, proc)
-        yield connect_settings(load_settings(home=home))
-    finally:
-        proc.send_signal(signal.SIGTERM)
+    except BaseException:
+        stop_platform(proc)
+        raise
+    return proc
+
+
+def stop_platform(proc: subprocess.Popen[bytes], limit: float = 60) -> None:
+    """SIGTERM ``acme up`` and wait for it (SIGKILL after ``limit`` seconds)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(limit)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def running_platform(home: Path, *, extra: Mapping[str, str] | None = None) -> Iterator[Settings]:
+    """``acme up`` with its data in ``home``; yields settings that reach its servers."""
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / "platform.log").open("w") as log:
+        proc = start_platform(home, extra, log)
         try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            yield connect_settings(load_settings(home=home))
+        finally:
+            stop_platform(proc)
 
 
 def _wait_for_gateway(home: Path, proc: subprocess.Popen[bytes], limit: float = 120.0) -> str:
@@ -56,7 +81,7 @@ def _wait_for_gateway(home: Path, proc: subprocess.Popen[bytes], limit: float = 
             tail = (home / "platform.log").read_text()[-3000:]
             raise AssertionError(f"acme up exited {proc.returncode}:\n{tail}")
         state = read_state(home)
-        if state is not None and state.gateway_url:
+        if state is not None and state.pid == proc.pid and state.gateway_url:
             try:
                 if httpx.get(f"{state.gateway_url}/healthz", timeout=2).status_code == 200:
                     return state.gateway_url

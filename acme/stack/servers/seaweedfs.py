@@ -32,6 +32,8 @@ _OTHER_LISTENERS = (
     "webdav.port",
 )
 
+_DATA = "data"
+
 NOTIFICATION_TOML = """\
 # Written by `acme up`: the filer posts every event to the bucket-events adapter.
 [notification.webhook]
@@ -57,6 +59,11 @@ def webhook_token_path(settings: Settings) -> Path:
     return (settings.home / "auth" / "webhook-token").resolve()
 
 
+def data_folder(home: Path) -> Path:
+    """Where the embedded SeaweedFS keeps its volumes (and so the archive's bytes)."""
+    return home / SeaweedfsServer.name / _DATA
+
+
 def webhook_url(settings: Settings, port: int) -> str:
     return f"http://{settings.host}:{port}/seaweedfs"
 
@@ -73,7 +80,7 @@ class SeaweedfsServer:
         )
 
     def launch(self, settings: Settings, datadir: Path, port: int) -> Launch:
-        data = datadir / "data"
+        data = datadir / _DATA  # datadir is <home>/s3: data_folder(home)
         data.mkdir(parents=True, exist_ok=True)
         token = shared_secret(webhook_token_path(settings))
         config = datadir / "notification.toml"

@@ -9,6 +9,9 @@ slashes, which a path parameter may not. The metrics are counts from PostgreSQL,
 replica answers: ``acme_ingest_settled_objects{outcome,reason}`` (a rise of
 ``outcome="quarantined",reason="ingest-error"`` is a poison object) and
 ``acme_ingest_failing_objects`` (objects whose last try failed and that wait for another).
+The archive's room is measured at each scrape (:func:`acme.storage.archive_space`):
+``acme_archive_free_bytes``, ``acme_archive_min_free_bytes`` and ``acme_ingest_paused`` (1 while
+ingest leaves new objects in the inbox for want of space); absent when no volume is measured.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from acme.events.values import ObjectKey
 from acme.function import Context
 from acme.http import ApiError, ApiRequest, Body, HttpApi
 from acme.ledger import ObjectStatus, object_status
+from acme.storage import archive_space
 
 routes = HttpApi("ingest-api", title="Ingest ledger")
 
@@ -79,4 +83,20 @@ def metrics(ctx: Context, request: ApiRequest) -> Body:
             settled.labels(outcome, reason).set(count)
         row = conn.execute(_FAILING).fetchone()
     failing.set(row[0] if row else 0)
+    _archive_room(ctx, registry)
     return Body(generate_latest(registry), CONTENT_TYPE_LATEST)
+
+
+def _archive_room(ctx: Context, registry: CollectorRegistry) -> None:
+    space = archive_space(ctx.settings)
+    if space is None:
+        return
+    gauges = (
+        ("acme_archive_free_bytes", "Free space of the archive volume.", space.free_bytes),
+        ("acme_archive_min_free_bytes", "Ingest pauses under this free space (setting).",
+         space.min_free_bytes),
+        ("acme_ingest_paused", "1 while ingest leaves new objects in dicom-inbox for want of"
+         " archive space.", int(space.short)),
+    )  # fmt: skip
+    for name, text, value in gauges:
+        Gauge(name, text, registry=registry).set(value)

@@ -1,9 +1,11 @@
 """Ingest one object dropped into dicom-inbox.
 
-The steps, each safe to repeat: find the object's ledger entry (settled already: announce it
-again and remove the object) → count the try (:mod:`dicom_ingest.attempts`) → read it →
-validate it (:mod:`dicom_ingest.inspect`) → archive and index it, or settle it as a duplicate
-or a conflict (:mod:`dicom_ingest.archive`), or quarantine it → delete the inbox object. Every
+The steps, each safe to repeat: while the archive is short of space, leave the object in the
+inbox for later (:mod:`dicom_ingest.backpressure`) → find the object's ledger entry (settled
+already: announce it again and remove the object) → count the try
+(:mod:`dicom_ingest.attempts`) → read it → validate it (:mod:`dicom_ingest.inspect`) →
+archive and index it, or settle it as a duplicate or a conflict (:mod:`dicom_ingest.archive`),
+or quarantine it → delete the inbox object. Every
 outcome is written to the ledger, with its announcement staged in the outbox, in the
 transaction that settles the object, so a sender can always look up what became of an upload
 and every settled object is announced. A crash anywhere before that
@@ -17,6 +19,7 @@ import hashlib
 
 from dicom_ingest.archive import archive
 from dicom_ingest.attempts import with_attempts
+from dicom_ingest.backpressure import ingest_paused
 from dicom_ingest.inspect import Invalid, inspect
 from dicom_ingest.quarantine import quarantine
 from dicom_ingest.settle import announce_again
@@ -31,11 +34,14 @@ _SAID = {"archived": "stored", "duplicate": "duplicate", "quarantined": "quarant
 
 def ingest_object(ctx: Context, bucket: str, key: str, traceparent: str | None) -> str:
     """Ingest ``bucket/key``; return what happened: stored (archived), duplicate,
-    quarantined, or gone (settled and removed by someone else)."""
+    quarantined, gone (settled and removed by someone else) or deferred (left in the inbox
+    while the archive is short of space)."""
     if bucket != ctx.settings.buckets.inbox:
         raise Rejected(
             f"bucket {bucket!r}: dicom-ingest only ingests {ctx.settings.buckets.inbox!r}"
         )
+    if ingest_paused(ctx):
+        return "deferred"
     info = ctx.store.head(bucket, key)
     if info is None:
         ctx.log.info("inbox object already ingested or removed")

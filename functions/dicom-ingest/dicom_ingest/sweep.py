@@ -7,6 +7,9 @@ redis-py's :class:`~redis.lock.Lock`: it holds a token of this try, and releasin
 it only while it still holds that token (compare-and-delete in one Lua script), so a try that
 outlived the lock never removes the lock another replica took since.
 
+While ingest is paused for want of archive space (:mod:`dicom_ingest.backpressure`) the sweep
+takes nothing; once there is room again it takes what waited, a batch per tick.
+
 An object that fails is counted (:mod:`dicom_ingest.attempts`) and stays for a later tick;
 once its tries are spent it is quarantined, so no object is swept for ever.
 """
@@ -17,6 +20,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
+from dicom_ingest.backpressure import ingest_paused
 from dicom_ingest.ingest import ingest_object
 from redis.exceptions import LockNotOwnedError
 from redis.lock import Lock
@@ -28,6 +32,8 @@ _LOCK_SECONDS = 300
 
 def sweep_inbox(ctx: Context, traceparent: str | None) -> dict[str, int]:
     """Ingest stranded inbox objects (at most ``ACME_SWEEP_BATCH`` per call); count outcomes."""
+    if ingest_paused(ctx):
+        return {}
     inbox = ctx.settings.buckets.inbox
     cutoff = datetime.now(UTC) - timedelta(seconds=ctx.settings.inbox_grace_seconds)
     outcomes: dict[str, int] = {}

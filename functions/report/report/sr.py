@@ -29,6 +29,7 @@ derived from the report id and version, so one version always has the same SOP I
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -240,7 +241,7 @@ def build_sr(
         for scheme, name in codes.SCHEME_NAMES.items()
     ]
     sr = hd.sr.ComprehensiveSR(
-        evidence=evidence,
+        evidence=[_with_type2_patient_and_study(evidence[0]), *evidence[1:]],
         content=report,
         series_instance_uid=dicom_uid(content.report_id, "sr-series"),
         series_number=SR_SERIES_NUMBER,
@@ -260,6 +261,26 @@ def build_sr(
     )
     _complete_deidentification(sr)
     return sr
+
+
+TYPE2_PATIENT_AND_STUDY = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+    "ReferringPhysicianName", "StudyID", "AccessionNumber",
+)  # fmt: skip
+"""Type 2 attributes of the Patient and General Study modules (PS3.3 C.7.1.1, C.7.2.1): present
+in every image, but a modality may leave them out; the SR copies them from the first image."""
+
+
+def _with_type2_patient_and_study(first: Dataset) -> Dataset:
+    """``first``, or a copy of it given the Type 2 attributes it lacks, empty: highdicom
+    copies each of them and fails on one that is absent."""
+    missing = [keyword for keyword in TYPE2_PATIENT_AND_STUDY if keyword not in first]
+    if not missing:
+        return first
+    filled = copy.deepcopy(first)  # a shallow copy would share its elements
+    for keyword in missing:
+        setattr(filled, keyword, "")
+    return filled
 
 
 def _complete_deidentification(sr: Dataset) -> None:

@@ -21,10 +21,12 @@ import boto3
 import httpx
 import nats
 import pytest
+import structlog
 from cloudevents.http import CloudEvent
 
 from acme.bus import InMemoryBus, NatsBus, from_nats_message
 from acme.errors import BusError
+from acme.runtime.bucket_events import WatchedBuckets, publish_all
 from acme.runtime.notify_minio import DURABLE, MinioNatsSource
 from acme.runtime.notify_seaweedfs import SeaweedfsWebhook
 from acme.runtime.notify_sqs import SqsSource
@@ -84,6 +86,20 @@ def test_webhook_publishes_then_answers_200_with_stable_ids() -> None:
     assert event["type"] == "com.amazonaws.s3.ObjectCreated:CompleteMultipartUpload"
     assert event["subject"] == "mp/series 1/big+file.dcm"
     assert repeat["id"] == event["id"]
+
+
+def test_only_events_of_watched_buckets_are_published_and_logged_as_published() -> None:
+    bus = InMemoryBus()
+    watched = WatchedBuckets(bus, frozenset({"dicom-inbox"}))
+    events = [
+        CloudEvent({"type": PUT_TYPE, "source": "s3", "id": bucket}, {"bucket": bucket, "key": "k"})
+        for bucket in ("dicom-inbox", "dicom-archive", "results")
+    ]
+    with structlog.testing.capture_logs() as logs:
+        publish_all(watched, events)
+    assert bus.published == events[:1]
+    said = [e for e in logs if e["event"] == "bucket event published"]
+    assert [e["bucket"] for e in said] == ["dicom-inbox"]
 
 
 def test_webhook_refuses_a_post_without_the_token() -> None:

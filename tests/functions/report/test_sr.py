@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import UTC, datetime
 from io import BytesIO
@@ -13,7 +14,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from report import codes
 from report.content import ReportContent, ReportedSeries, Signature
-from report.sr import SrFinding, build_sr, read_sr, sr_bytes, sr_uid
+from report.sr import TYPE2_PATIENT_AND_STUDY, SrFinding, build_sr, read_sr, sr_bytes, sr_uid
 
 MakeContent = Callable[..., ReportContent]
 
@@ -109,6 +110,21 @@ def test_a_deidentified_source_without_its_method_still_gives_a_valid_sr(
     path.write_bytes(sr_bytes(build_sr(make_content(), [source])))
     assert dciodvfy_errors(path, "ComprehensiveSR") == []
     assert dcmread(path).DeidentificationMethod == "Not stated by the source images"
+
+
+def test_a_source_without_the_type2_patient_and_study_attributes_gives_a_valid_sr(
+    make_content: MakeContent, film_header: Dataset, tmp_path: Path
+) -> None:
+    """A modality may leave out Type 2 attributes (here: all of them); the SR has them empty."""
+    source = copy.deepcopy(film_header)
+    for keyword in TYPE2_PATIENT_AND_STUDY:
+        delattr(source, keyword)
+    path = tmp_path / "report.sr.dcm"
+    path.write_bytes(sr_bytes(build_sr(make_content(), [source])))
+    assert dciodvfy_errors(path, "ComprehensiveSR") == []
+    sr = dcmread(path)
+    assert all(sr[keyword].value in ("", None) for keyword in TYPE2_PATIENT_AND_STUDY)
+    assert "PatientBirthDate" not in source, "the source image is left as it was"
 
 
 def test_an_sr_needs_its_source_images(make_content: MakeContent) -> None:
