@@ -8,6 +8,9 @@
 - ``"mode": "local"`` when the platform is its own issuer (docs/auth.md): the SPA shows a user
   and role picker and asks ``POST /auth/local/token`` for a token.
 
+Both carry the roles claim and the permission matrix (:data:`acme.auth.ROLE_PERMISSIONS`), so
+the SPA offers only what the functions will allow (they check every request regardless).
+
 ``POST /auth/local/token`` (``{"user": "dr.house", "roles": ["radiologist"]}``, JSON only, so a
 page of another site cannot send it without a CORS preflight the gateway never grants) mints
 a local development token (:func:`acme.auth.mint_token`). It exists only with the local issuer
@@ -24,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from acme.auth import LocalKeyError, Role, mint_token, uses_local_issuer
+from acme.auth import ROLE_PERMISSIONS, LocalKeyError, Role, mint_token, uses_local_issuer
 from acme.errors import ConfigError
 from acme.events.models import describe_validation_error
 from acme.settings import Settings
@@ -60,6 +63,10 @@ class WebLogin:
             "audience": settings.auth_audience,
             "roles_claim": settings.auth_roles_claim,
             "roles": [role.value for role in Role],
+            "permissions": {
+                role.value: sorted(p.value for p in granted)
+                for role, granted in ROLE_PERMISSIONS.items()
+            },
         }
         return JSONResponse(body, headers=_NO_STORE)
 

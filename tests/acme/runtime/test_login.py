@@ -116,3 +116,8 @@ def test_no_local_tokens_with_the_hospitals_provider(tmp_path: Path) -> None:
 def test_the_local_issuer_shows_the_picker(local: Settings) -> None:
     config = _config(local)
     assert config["mode"] == "local" and "radiologist" in config["roles"]  # type: ignore[operator]
+    permissions = config["permissions"]
+    assert isinstance(permissions, dict)
+    assert "reports:sign" in permissions["radiologist"]
+    assert "reports:sign" not in permissions["technologist"]
+    assert permissions["auditor"] == ["audit:export", "audit:read"]
