@@ -1,0 +1,109 @@
+"""The web app in Debian's Chromium against the running platform (``acme up``), with the
+sample studies sent and worked through: Playwright drives /usr/bin/chromium, never a browser
+of its own. Screenshots go to ``test-artifacts/web/`` (``ACME_TEST_ARTIFACTS`` to move it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from acme_platform import REPO, running_platform, wait_until
+from playwright.sync_api import BrowserContext, Playwright, sync_playwright
+from web_platform import Platform
+
+from acme.db import make_pool
+from acme.demo import final_states
+from acme.inbox import batch_prefix, expand, send_files
+from acme.samples import MIN_CT_SLICES, write_samples
+from acme.settings import Settings
+from acme.stack.state import read_state
+from acme.storage import S3ObjectStore, make_s3_client
+from acme.studies import study_summaries
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FUNCTIONS = "dicom-ingest,infer-cxr,report,report-events,audit,audit-events,worklist"
+
+
+def _all_reached(settings: Settings, targets: dict[str, str]) -> bool:
+    pool = make_pool(settings, application_name="web-test")
+    try:
+        studies = study_summaries(pool, list(targets))
+    finally:
+        pool.close()
+    return all(uid in studies and studies[uid].reached(t) for uid, t in targets.items())
+
+
+@pytest.fixture(scope="session")
+def built_web_app() -> Path:
+    index = REPO / "web" / "dist" / "index.html"
+    if not index.is_file() or not (REPO / "web" / "dist" / "viewer" / "index.html").is_file():
+        pytest.fail("the web app is not built: run `make web` (make test builds it)")
+    return index.parent
+
+
+@pytest.fixture(scope="module")
+def platform(built_web_app: Path) -> Iterator[Platform]:
+    """The platform with the sample studies sent; chest X-rays reported, CT complete."""
+    home = Path(tempfile.mkdtemp(prefix="acme-web-test-"))
+    extra = {"ACME_FUNCTIONS": FUNCTIONS, "ACME_WEB_DIR": str(built_web_app)}
+    try:
+        with running_platform(home / "home", extra=extra) as settings:
+            state = read_state(settings.home)
+            assert state is not None and state.gateway_url
+            manifest = write_samples(home / "samples", seed=13, ct_slices=MIN_CT_SLICES)
+            store = S3ObjectStore(make_s3_client(settings))
+            sent = send_files(
+                store, settings.buckets.inbox, expand([home / "samples" / "good"]),
+                prefix=batch_prefix(),
+            )  # fmt: skip
+            assert not sent.failed
+            targets = final_states(manifest, set(FUNCTIONS.split(",")))
+            wait_until(lambda: _all_reached(settings, targets), 300, "the sample studies")
+            yield Platform(settings=settings, url=state.gateway_url, manifest=manifest)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    folder = Path(os.environ.get("ACME_TEST_ARTIFACTS", REPO / "test-artifacts")) / "web"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def browser(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
+    """A fresh Chromium profile per test: no login, cache or storage carried over."""
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=FLAGS,
+        viewport={"width": 1400, "height": 1000},
+    )
+    try:
+        yield context
+    finally:
+        context.close()
