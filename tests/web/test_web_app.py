@@ -209,6 +209,32 @@ def test_a_technologist_cannot_sign(browser: BrowserContext, platform: Platform)
     assert answer[0] == 403 and answer[1]["error"] == "forbidden", answer
 
 
+def test_ct_slices_window_and_zoom_from_the_keyboard(
+    browser: BrowserContext, platform: Platform
+) -> None:
+    page = browser.new_page()
+    _login(page, platform, "c.linician", "clinician")
+    ct = next(s for s in platform.manifest.studies if s.modality == "CT")
+    page.locator(f"tr[data-study='{ct.study_uid}']").get_by_role("link").click()
+    viewport = page.get_by_test_id("viewport")
+    expect(viewport).to_have_attribute("data-drawn", "yes", timeout=SLOW)
+    status = page.locator(".viewer-status")
+    expect(status).to_have_text(f"Slice {ct.instances // 2 + 1} of {ct.instances}", timeout=SLOW)
+    before = _drawn(viewport)
+    image = page.get_by_role("application")
+    image.press("PageDown")
+    image.press("ArrowDown")
+    expect(status).to_have_text(f"Slice {ct.instances // 2 + 3} of {ct.instances}")
+    page.get_by_role("button", name="Lung").click()
+    page.wait_for_timeout(500)
+    lung = _pixels(viewport)
+    assert np.abs(lung - before).mean() > 5  # another window: other grays
+    image.press("+")
+    page.wait_for_timeout(500)
+    assert np.abs(_pixels(viewport) - lung).mean() > 2  # zoomed
+    expect(page.get_by_role("button", name="Sign report")).to_have_count(0)
+
+
 def _report_id(platform: Platform, uid: str) -> str:
     token = platform.token("picker", "radiologist")
     detail = platform.get(f"/function/worklist/studies/{uid}", token).json()
