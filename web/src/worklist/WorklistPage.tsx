@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { WORKLIST, type Api } from '../api';
 import { Link } from '../router';
 import type { WorklistItem, WorklistPage as Page } from '../types';
@@ -56,16 +56,13 @@ export function WorklistPage({ api }: { api: Api }) {
   const [error, setError] = useState<string | null>(null);
   const sequence = useFeedSequence(api);
   const wanted = query(filters);
-  const last = useRef('');
 
   useEffect(() => {
     let live = true;
-    const key = `${wanted}#${sequence}`;
     void (async () => {
       try {
         const answer = await api.json<Page>(`${WORKLIST}/worklist?${wanted}`);
         if (live) {
-          last.current = key;
           setPage(answer);
           setError(null);
         }
@@ -76,7 +73,7 @@ export function WorklistPage({ api }: { api: Api }) {
     return () => {
       live = false;
     };
-  }, [api, wanted, sequence]);
+  }, [api, wanted, sequence]); // a new feed sequence: something changed, read the list again
 
   const set = (name: keyof Filters) => (event: { target: { value: string } }) => {
     setFilters((now) => ({ ...now, [name]: event.target.value }));
