@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from web_platform import Platform
 from acme.db import make_pool
 from acme.demo import final_states
 from acme.inbox import batch_prefix, send_files
-from acme.samples import MIN_CT_SLICES, write_samples
+from acme.samples import MIN_CT_SLICES, SampleManifest, write_samples
 from acme.settings import Settings
 from acme.stack.state import read_state
 from acme.storage import S3ObjectStore, make_s3_client
@@ -62,27 +63,35 @@ def platform(built_web_app: Path) -> Iterator[Platform]:
     home = Path(tempfile.mkdtemp(prefix="acme-web-test-"))
     extra = {"ACME_FUNCTIONS": FUNCTIONS, "ACME_WEB_DIR": str(built_web_app)}
     try:
-        with running_platform(home / "home", extra=extra) as settings:
-            state = read_state(settings.home)
-            assert state is not None and state.gateway_url
-            written = write_samples(home / "samples", seed=13, ct_slices=MIN_CT_SLICES)
-            ct = next(s for s in written.studies if s.expected_pipeline == "ct")
-            chosen = [s for s in written.studies if s.expected_pipeline == "cxr" or s == ct]
-            manifest = written.model_copy(update={"studies": chosen})
-            uids = {s.study_uid for s in chosen}
-            files = [
-                (home / "samples" / f.path, Path(f.path))
-                for f in written.good()
-                if f.study_uid in uids and f.materialised
-            ]
-            store = S3ObjectStore(make_s3_client(settings))
-            sent = send_files(store, settings.buckets.inbox, files, prefix=batch_prefix())
-            assert not sent.failed and len(files) >= len(chosen)
-            targets = final_states(manifest, set(FUNCTIONS.split(",")))
-            wait_until(lambda: _all_reached(settings, targets), 300, "the sample studies")
-            yield Platform(settings=settings, url=state.gateway_url, manifest=manifest)
+        with ThreadPoolExecutor(1) as writer:  # the samples are written while the platform starts
+            samples = writer.submit(
+                write_samples, home / "samples", seed=13, ct_slices=MIN_CT_SLICES
+            )
+            with running_platform(home / "home", extra=extra) as settings:
+                yield _with_samples(settings, home / "samples", samples.result())
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _with_samples(settings: Settings, folder: Path, written: SampleManifest) -> Platform:
+    """Send the chest X-rays and one CT of ``written`` and wait until they are worked through."""
+    state = read_state(settings.home)
+    assert state is not None and state.gateway_url
+    ct = next(s for s in written.studies if s.expected_pipeline == "ct")
+    chosen = [s for s in written.studies if s.expected_pipeline == "cxr" or s == ct]
+    manifest = written.model_copy(update={"studies": chosen})
+    uids = {s.study_uid for s in chosen}
+    files = [
+        (folder / f.path, Path(f.path))
+        for f in written.good()
+        if f.study_uid in uids and f.materialised
+    ]
+    store = S3ObjectStore(make_s3_client(settings))
+    sent = send_files(store, settings.buckets.inbox, files, prefix=batch_prefix())
+    assert not sent.failed and len(files) >= len(chosen)
+    targets = final_states(manifest, set(FUNCTIONS.split(",")))
+    wait_until(lambda: _all_reached(settings, targets), 300, "the sample studies")
+    return Platform(settings=settings, url=state.gateway_url, manifest=manifest)
 
 
 @pytest.fixture(scope="session")

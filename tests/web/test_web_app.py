@@ -2,7 +2,8 @@
 
 A radiologist logs in, sees the sample studies, opens a chest X-ray (the image drawn), turns
 the AI heatmap on (the pixels change), edits the impression and signs; the worklist shows it
-signed; an auditor sees the sign-off in the study's audit trail; OHIF draws the same study.
+signed; OHIF draws the same study; an auditor sees the sign-off in the study's audit trail;
+the radiologist amends it.
 A page without a login shows the login and no data; a technologist cannot sign. Every page
 is checked with axe-core (WCAG 2.1 A and AA).
 """
@@ -78,8 +79,10 @@ def _chest_xray(platform: Platform, *statuses: str) -> dict[str, Any]:
     """A reported chest X-ray with a positive finding (so a heatmap) whose report is in one of
     ``statuses``."""
     token = platform.token("picker", "radiologist")
-    items = platform.get("/function/worklist/worklist?ai=positive&modality=CR", token).json()
-    chosen = next(i for i in items["items"] if i["report_status"] in statuses)
+    items = platform.get("/function/worklist/worklist?ai=positive", token).json()["items"]
+    chosen = next(
+        i for i in items if {"CR", "DX"} & set(i["modalities"]) and i["report_status"] in statuses
+    )
     assert isinstance(chosen, dict)
     return chosen
 
@@ -146,6 +149,7 @@ def test_a_radiologist_reviews_and_signs_and_an_auditor_sees_it(
     heated = _pixels(viewport)
     assert _colour(heated) > _colour(plain) + 2, (_colour(plain), _colour(heated))
     assert np.abs(heated - plain).max(axis=2).mean() > 2
+    page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=artifacts / "viewer-overlay.png")
     page.get_by_label("Show heatmap").uncheck()
     page.wait_for_timeout(500)
@@ -159,6 +163,8 @@ def test_a_radiologist_reviews_and_signs_and_an_auditor_sees_it(
     expect(page.get_by_test_id("versions")).to_contain_text("Version 2: final")
     expect(page.get_by_role("button", name="Sign report")).to_have_count(0)
     expect(page.get_by_role("button", name="Amend report")).to_be_visible()
+    preview = page.frame_locator("iframe.preview")  # the signed version's own HTML form
+    expect(preview.get_by_text("Reviewed and signed in the browser test.")).to_be_visible()
     page.screenshot(path=artifacts / "signed-report.png", full_page=True)
     _axe(page, "signed report")
 
@@ -189,11 +195,20 @@ def test_a_radiologist_reviews_and_signs_and_an_auditor_sees_it(
     expect(signed).to_contain_text("dr.house")
     _axe(auditor, "audit trail")
 
+    # the radiologist amends the signed report: a third version, with the reason
+    page.goto(f"{platform.url}/study/{uid}")
+    page.get_by_label("Impression").fill("Right upper zone opacity, unchanged on review.")
+    page.get_by_label("Reason for the amendment").fill("Wording corrected")
+    page.get_by_role("button", name="Amend report").click()
+    expect(page.get_by_test_id("report-state")).to_have_text("amended", timeout=SLOW)
+    expect(page.get_by_test_id("versions")).to_contain_text("Version 3: amended")
+    expect(page.get_by_test_id("versions")).to_contain_text("Wording corrected")
+
 
 def test_a_technologist_cannot_sign(browser: BrowserContext, platform: Platform) -> None:
     page = browser.new_page()
     _login(page, platform, "t.ech", "technologist")
-    uid = _chest_xray(platform, "preliminary", "final")["study_uid"]
+    uid = _chest_xray(platform, "preliminary", "final", "amended")["study_uid"]
     page.locator(f"tr[data-study='{uid}']").get_by_role("link").click()
     expect(page.get_by_test_id("viewport")).to_have_attribute("data-drawn", "yes", timeout=SLOW)
     expect(page.get_by_role("button", name="Sign report")).to_have_count(0)
