@@ -4,8 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tools/manifests/node_modules/.installed
+WEB_STAMP  := web/node_modules/.installed
+WEB_BUILT  := web/dist/index.html
+WEB_INPUTS := $(shell find web/src web/public web/ohif web/scripts -type f 2>/dev/null) \
+	web/index.html web/vite.config.ts web/tsconfig.json web/eslint.config.js
 
-.PHONY: install demo demo-localstack up test lint typecheck unit schemas clean pacs-tools
+.PHONY: install demo demo-localstack up test lint typecheck unit schemas clean pacs-tools web browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +33,22 @@ $(NODE_STAMP): tools/manifests/package.json tools/manifests/package-lock.json
 	npm ci --prefix tools/manifests --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-install: $(STAMP) $(NODE_STAMP) $(LOCALSTACK_STAMP)
+# the clinicians' web app (web/): npm packages from the lock, built by Vite into web/dist,
+# OHIF's prebuilt viewer into web/dist/viewer (web/scripts/ohif.mjs)
+$(WEB_STAMP): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+$(WEB_BUILT): $(WEB_STAMP) $(WEB_INPUTS) web/package-lock.json
+	npm run --prefix web --silent build
+
+## make web: build the web app the gateway serves at / (and OHIF under /viewer/)
+web: $(WEB_BUILT)
+
+install: $(STAMP) $(NODE_STAMP) $(LOCALSTACK_STAMP) $(WEB_STAMP)
 
 ## make demo: start the embedded platform, send the sample studies, show what happened
-demo: install
+demo: install web
 	$(BIN)/acme demo
 
 ## make demo-localstack: the demo with every bucket in LocalStack (S3 -> SQS notifications)
@@ -40,7 +56,7 @@ demo-localstack: install
 	$(BIN)/python tests/support/localstack.py demo
 
 ## make up: the whole platform in the foreground
-up: install
+up: install web
 	$(BIN)/acme up
 
 ## make test: lint, type-check and the whole test suite against real servers
@@ -49,12 +65,14 @@ test: lint typecheck unit
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	npm run --prefix web --silent lint
 
 typecheck: install
 	$(BIN)/mypy
+	npm run --prefix web --silent typecheck
 	for dir in functions/*/; do MYPYPATH=$$dir $(BIN)/mypy $$dir || exit 1; done
 
-unit: install pacs-tools
+unit: install pacs-tools browser web
 	$(BIN)/pytest
 
 ## make pacs-tools: Debian's Orthanc (+ DICOMweb plugin) and DCMTK, the real peers of the
@@ -67,8 +85,17 @@ pacs-tools:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
 	    --no-install-recommends orthanc orthanc-dicomweb dcmtk; fi
 
+## make browser: Debian's Chromium for the web app's browser tests (tests/web), which drive it
+## with Playwright; Playwright never downloads a browser of its own
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo "browser: already installed"; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+	    --no-install-recommends chromium; fi
+
 schemas: install
 	$(BIN)/python -m acme.events.schema
 
 clean:
-	rm -rf $(VENV) $(LOCALSTACK_VENV) tools/manifests/node_modules .acme .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LOCALSTACK_VENV) tools/manifests/node_modules web/node_modules web/dist web/.cache .acme .mypy_cache .ruff_cache .pytest_cache

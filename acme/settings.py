@@ -310,6 +310,16 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$",
         description="Dotted path of the token's roles (Keycloak realm roles: realm_access.roles).",
     )
+    web_client_id: str = Field(
+        "acme-imaging",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:/-]+$",
+        description=(
+            "The web app's OpenID Connect client at the hospital's provider (Authorization Code"
+            " with PKCE against ACME_AUTH_ISSUER); unused with the local issuer."
+        ),
+    )
     auth_jwks_max_age: float = Field(
         300.0,
         gt=0,

@@ -34,6 +34,7 @@ from acme.runtime.functions import (
     ServiceLaunch,
 )
 from acme.runtime.gateway import Gateway, ServerProbe
+from acme.runtime.login import WebLogin
 from acme.runtime.metrics import RuntimeMetrics
 from acme.runtime.router import Router, TriggerSpec
 from acme.runtime.stackfile import Stack
@@ -224,6 +225,7 @@ class Runtime:
             servers=servers if servers is not None else self._probe_servers,
             function_timeout=settings.function_timeout,
             jwks_file=served_jwks_file(settings),
+            login=WebLogin(settings),
             forwarding=Forwarding(settings.trusted_networks, tokens),
         )
         triggers = router_triggers(stack, self.deployed, settings)

@@ -9,9 +9,9 @@
 - ``/metrics``: the Prometheus text of the runtime's registry.
 - ``/.well-known/jwks.json``: the public keys of the local token issuer (``jwks_file``, see
   :func:`acme.auth.served_jwks_file`); 404 when tokens come from a hospital provider.
-- anything else: the built web app (``ACME_WEB_DIR``); a browser asking for a page
-  (``Accept: text/html``) that is not a file gets ``index.html`` (the SPA's own routing, e.g.
-  ``/study/1.2.840...``); a 404 JSON error when the app is not built.
+- ``/auth/config``, ``/auth/local/token``: how the web app logs in (:mod:`acme.runtime.login`).
+- anything else: the built web app (``ACME_WEB_DIR``) with its caching and page fallback
+  (:mod:`acme.runtime.webapp`); a 404 JSON error when the app is not built.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from acme.runtime.forwarding import CLIENT_HEADERS, Forwarding
@@ -38,7 +38,9 @@ from acme.runtime.functions import (
     FunctionStatus,
     UnknownFunction,
 )
+from acme.runtime.login import WebLogin
 from acme.runtime.metrics import CONTENT_TYPE, RuntimeMetrics
+from acme.runtime.webapp import WebApp
 from acme.stack.status import ServerHealth
 
 __all__ = ["FunctionDirectory", "Gateway", "ServerProbe", "UnforwardablePath", "forward_path"]
@@ -72,23 +74,31 @@ class Gateway:
         forwarding: Forwarding,
         http: httpx.AsyncClient | None = None,
         jwks_file: Path | None = None,
+        login: WebLogin | None = None,
     ) -> None:
         self._functions = functions
         self._metrics = metrics
-        self._web_dir = web_dir
+        self._web = WebApp(web_dir)
         self._servers = servers
         self._timeout = httpx.Timeout(function_timeout, connect=5.0)
         self._http = http
         self._jwks_file = jwks_file
         self._forwarding = forwarding
+        logins = []
+        if login is not None:
+            logins = [
+                Route("/auth/config", login.config, methods=["GET"]),
+                Route("/auth/local/token", login.local_token, methods=["POST"]),
+            ]
         self.app = Starlette(
             routes=[
+                *logins,
                 Route("/healthz", self._healthz, methods=["GET"]),
                 Route("/metrics", self._metrics_text, methods=["GET"]),
                 Route("/.well-known/jwks.json", self._jwks, methods=["GET"]),
                 Route("/function/{name}", self._proxy, methods=METHODS),
                 Route("/function/{name}/{path:path}", self._proxy, methods=METHODS),
-                Route("/{path:path}", self._static, methods=["GET", "HEAD"]),
+                Route("/{path:path}", self._web.serve, methods=["GET", "HEAD"]),
             ],
             exception_handlers={404: self._unrouted, 405: self._unrouted},
             lifespan=self._lifespan,
@@ -240,21 +250,6 @@ class Gateway:
         error = "method-not-allowed" if status == 405 else "not-found"
         detail = f"{request.method} {request.url.path!r}: no such route on the gateway"
         return JSONResponse({"error": error, "detail": detail}, status, headers=headers)
-
-    async def _static(self, request: Request) -> Response:
-        root = self._web_dir.resolve()
-        index = root / "index.html"
-        if not index.is_file():
-            return JSONResponse(
-                {"error": f"the web app is not built: no {index} (ACME_WEB_DIR)"}, status_code=404
-            )
-        wanted = str(request.path_params.get("path", ""))
-        target = (root / wanted).resolve()
-        if target.is_relative_to(root) and target.is_file():
-            return FileResponse(target)
-        if "text/html" in request.headers.get("accept", ""):  # a page of the SPA's own routing
-            return FileResponse(index)
-        return JSONResponse({"error": f"no file /{wanted}"}, status_code=404)
 
 
 class UnforwardablePath(ValueError):

@@ -1,5 +1,6 @@
 """The change feed over HTTP: ``GET /changes?since=SEQ&limit=N`` and ``GET /changes/latest``
-(:mod:`acme.feed` has the format and the sequence semantics)."""
+(:mod:`acme.feed` has the format and the sequence semantics), and ``GET /worklist/latest``,
+the newest sequence alone, which the clinicians' worklist polls to know when to refresh."""
 
 from __future__ import annotations
 
@@ -73,3 +74,20 @@ def latest_change(ctx: Context, request: ApiRequest) -> LatestChange:
     """The newest change-feed entry (sequence 0 and no entry while the feed is empty)."""
     newest = feed.latest(ctx.db)
     return LatestChange(sequence=newest.sequence if newest else 0, entry=newest)
+
+
+class FeedPosition(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sequence: int = Field(description="The feed's highest sequence (0 while it is empty).")
+
+
+@routes.get("/worklist/latest", permission=Permission.STUDIES_READ, phi=True, response=FeedPosition)
+def worklist_position(ctx: Context, request: ApiRequest) -> FeedPosition:
+    """The change feed's newest sequence, for a worklist to refresh itself when it moves.
+
+    Needs only ``studies:read`` and tells nothing but a number: clinicians' screens follow
+    the feed without the upload keys and rejections its entries carry (``changes:read``).
+    """
+    newest = feed.latest(ctx.db)
+    return FeedPosition(sequence=newest.sequence if newest else 0)

@@ -61,6 +61,14 @@ class WorklistParams(_Model):
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
+class TopFinding(_Model):
+    """The study's leading AI finding: the most probable positive one, else the most probable."""
+
+    label: str
+    probability: float
+    positive: bool
+
+
 class WorklistItem(_Model):
     study_uid: str
     patient_name: str | None
@@ -75,6 +83,10 @@ class WorklistItem(_Model):
     instances: int
     ai: AiFlag
     positive_labels: list[str]
+    top_finding: TopFinding | None
+    not_for_diagnosis: bool = Field(
+        description="A model of the current results says its output is not for diagnostic use."
+    )
     report_id: UUID | None
     report_status: str | None
     received_at: datetime
@@ -155,18 +167,38 @@ SELECT st.study_uid, p.patient_name, p.patient_id, st.accession_number, st.study
                 '{}') AS positive_labels,
        EXISTS (SELECT 1 FROM inference_runs r
                WHERE r.study_uid = st.study_uid AND r.status = 'completed') AS has_results,
+       EXISTS (SELECT 1 FROM inference_runs r JOIN series s ON s.series_uid = r.series_uid
+                 AND s.completions = r.series_completion
+               WHERE r.study_uid = st.study_uid AND r.status = 'completed'
+                 AND r.not_for_diagnosis) AS not_for_diagnosis,
+       top.label AS top_label, top.probability AS top_probability, top.positive AS top_positive,
        rp.id AS report_id, rp.status AS report_status
 FROM studies st
 LEFT JOIN patients p ON p.id = st.patient_pk
 LEFT JOIN reports rp ON rp.study_uid = st.study_uid
+LEFT JOIN LATERAL (
+  SELECT f.label, f.probability, f.positive
+  FROM findings f JOIN inference_runs r ON r.id = f.run_id
+  JOIN series s ON s.series_uid = r.series_uid AND s.completions = r.series_completion
+  WHERE r.study_uid = st.study_uid AND r.status = 'completed' AND f.threshold IS NOT NULL
+  ORDER BY f.positive DESC, f.probability DESC, f.label LIMIT 1
+) top ON TRUE
 """
 
 
 def _item(row: dict[str, Any]) -> WorklistItem:
     has_results = row.pop("has_results")
+    label, probability, positive = (
+        row.pop("top_label"),
+        row.pop("top_probability"),
+        row.pop("top_positive"),
+    )
+    top = None
+    if label is not None:
+        top = TopFinding(label=label, probability=probability, positive=positive)
     ai: AiFlag = "positive" if row["positive_labels"] else "negative" if has_results else "none"
     row.pop("total", None)
-    return WorklistItem(**row, ai=ai)
+    return WorklistItem(**row, ai=ai, top_finding=top)
 
 
 def worklist(pool: Pool, params: WorklistParams) -> WorklistPage:

@@ -26,7 +26,14 @@ from pydicom.pixels.processing import apply_modality_lut
 from pydicom.pixels.utils import pixel_array
 
 from acme.http import ApiError
-from acme.imaging import UnsupportedImageError, encode_png, heatmap_overlay, resample, window
+from acme.imaging import (
+    UnsupportedImageError,
+    encode_png,
+    heat_colours,
+    heatmap_overlay,
+    resample,
+    window,
+)
 from worklist.encoding import Undecodable
 
 Format = Literal["image/png", "image/jpeg"]
@@ -102,6 +109,15 @@ def heat_of(png: bytes) -> NDArray[np.float32]:
     colourful = rgb.max(axis=2) - rgb.min(axis=2)
     heat: NDArray[np.float32] = np.clip(colourful / _OPACITY, 0.0, 1.0).astype(np.float32)
     return heat
+
+
+def heat_layer(png: bytes) -> bytes:
+    """A stored heatmap picture as its heat alone: an RGBA PNG of the same size, coloured with
+    the ramp and as opaque as the heat (transparent where the model did not look), for a
+    viewer to stretch over the frame with an opacity of its choosing."""
+    heat = heat_of(png)
+    rgba = np.concatenate([heat_colours(heat), heat[:, :, None]], axis=2)
+    return encode_png(np.rint(rgba * 255.0).astype(np.uint8))
 
 
 def _picture(ds: Dataset, index: int, chosen: Window | None) -> NDArray[np.float32]:

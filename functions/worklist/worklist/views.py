@@ -7,8 +7,10 @@ GET /studies/{study}/series/{series}/thumbnail
 GET /studies/{study}/series/{series}/instances/{sop}/image?frame=&window=&level=&format=
     &size=&overlay=<label>                           rendered, the AI heatmap over it
                                                      (window=level,width)
-GET /studies/{study}/series/{series}/instances/{sop}/heatmap?label=
-                                                     the heatmap as its own image
+GET /studies/{study}/series/{series}/instances/{sop}/heatmap?label=&layer=
+                                                     the heatmap as its own image, or its
+                                                     heat alone (RGBA) for a viewer's overlay
+GET /worklist/latest                                 the change feed's newest sequence
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from acme.function import Context
 from acme.http import ApiError, ApiRequest, Body
 from worklist import catalog
 from worklist.listing import StudyDetail, WorklistPage, WorklistParams, study_detail, worklist
-from worklist.render import Rendering, Window
+from worklist.render import Rendering, Window, heat_layer
 from worklist.retrieve import THUMBNAIL, rendered_image
 from worklist.routes import routes
 
@@ -73,6 +75,13 @@ class HeatmapParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     label: Label = Field(description="The finding label whose heatmap to show.")
+    layer: bool = Field(
+        default=False,
+        description=(
+            "true: the heat alone, an RGBA PNG transparent where the model did not look, to"
+            " stretch over the frame (a viewer's overlay); false: the stored picture."
+        ),
+    )
 
 
 @routes.get(
@@ -150,7 +159,7 @@ def get_heatmap(ctx: Context, request: ApiRequest) -> Body:
     series, sop = request.path_params["series"], request.path_params["sop"]
     catalog.archived(ctx.db, study, series, sop)
     _key, png = heatmap_of(ctx, study, series, sop, params.label)
-    return Body(png, "image/png")
+    return Body(heat_layer(png) if params.layer else png, "image/png")
 
 
 def _thumbnail(ctx: Context, request: ApiRequest) -> Body:

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from worklist_films import ROOT, Call, Film
 
+from acme import feed
 from acme.function import Context
 from acme.imaging import encode_png, heatmap_overlay
 
@@ -86,6 +87,34 @@ def test_a_worklist_item_says_what_the_ai_found(call: Call, scored: list[Film]) 
     assert item["ai"] == "positive" and item["positive_labels"] == ["Lung Opacity"]
     assert item["patient_name"] == "Film^Jane" and item["modalities"] == ["CR"]
     assert item["series"] == 2 and item["instances"] == 2 and item["report_status"] is None
+    assert item["top_finding"] == {"label": "Lung Opacity", "probability": 0.9, "positive": True}
+    assert item["not_for_diagnosis"] is True  # a run is, unless its model card says otherwise
+
+
+def test_only_models_not_for_diagnosis_mark_the_worklist_item(
+    call: Call, ctx: Context, scored: list[Film]
+) -> None:
+    with ctx.db.connection() as conn:
+        conn.execute("UPDATE inference_runs SET not_for_diagnosis = false WHERE id = %s", (RUN,))
+    try:
+        (item,) = call("GET", "/worklist").get_json()["items"]
+        assert item["not_for_diagnosis"] is False
+    finally:
+        with ctx.db.connection() as conn:
+            conn.execute("UPDATE inference_runs SET not_for_diagnosis = true WHERE id = %s", (RUN,))
+
+
+def test_the_worklist_follows_the_feed_by_its_newest_sequence(
+    call: Call, ctx: Context, scored: list[Film]
+) -> None:
+    newest = feed.latest(ctx.db)
+    for role in ("radiologist", "clinician", "technologist"):
+        answer = call("GET", "/worklist/latest", role=role)
+        assert answer.status_code == 200
+        assert answer.get_json() == {"sequence": newest.sequence if newest else 0}
+    assert call("GET", "/worklist/latest", role="auditor").status_code == 403
+    assert call("GET", "/worklist/latest", role=None).status_code == 401
+    assert call("GET", "/changes/latest").status_code == 403  # the entries stay changes:read
 
 
 def test_bad_worklist_queries_are_400_naming_the_parameter(call: Call, scored: list[Film]) -> None:
@@ -139,6 +168,18 @@ def test_the_heatmap_as_its_own_image(call: Call, ctx: Context, scored: list[Fil
     answer = call("GET", f"{UNCR}/heatmap?label=Lung%20Opacity")
     assert answer.status_code == 200 and answer.mimetype == "image/png"
     assert answer.get_data() == ctx.store.get(ctx.settings.buckets.results, HEATMAP_KEY)
+
+
+def test_the_heat_alone_as_a_layer_to_draw_over_the_frame(call: Call, scored: list[Film]) -> None:
+    answer = call("GET", f"{UNCR}/heatmap?label=Lung%20Opacity&layer=true")
+    assert answer.status_code == 200 and answer.mimetype == "image/png"
+    layer = Image.open(BytesIO(answer.get_data()))
+    assert layer.mode == "RGBA" and layer.size == (448, 448)
+    alpha = np.asarray(layer, dtype=np.int16)[:, :, 3]
+    assert alpha[:200, :200].min() > 200  # opaque where the model looked
+    assert alpha[248:, 248:].max() == 0  # transparent elsewhere: the image shows through
+    red, blue = np.asarray(layer, dtype=np.int16)[100, 100, [0, 2]]
+    assert red > 200 and blue < 50  # full heat is the ramp's red
 
 
 def test_thumbnails(call: Call, scored: list[Film]) -> None:
