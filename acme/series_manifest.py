@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from io import BytesIO
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydicom import dcmread
+from pydicom.errors import InvalidDicomError
 
 from acme.errors import AcmeError
 from acme.events.values import DicomUID
@@ -26,6 +29,8 @@ __all__ = [
     "InvalidManifest",
     "SeriesManifest",
     "is_manifest_key",
+    "manifest_key",
+    "member_of",
     "parse_manifest",
 ]
 
@@ -82,6 +87,25 @@ class SeriesManifest(BaseModel):
 
 def is_manifest_key(key: str) -> bool:
     return key.endswith(MANIFEST_SUFFIX)
+
+
+def manifest_key(prefix: str, series_uid: str) -> str:
+    return f"{prefix}/{series_uid}{MANIFEST_SUFFIX}"
+
+
+def member_of(data: bytes) -> tuple[str, str, str] | None:
+    """Study, series and SOP Instance UIDs of DICOM ``data``; None when they cannot be read
+    (the file is sent all the same, and ingest says what is wrong with it)."""
+    try:
+        dataset = dcmread(
+            BytesIO(data),
+            stop_before_pixels=True,
+            specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"],
+        )
+        uids = (dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID)
+    except (InvalidDicomError, AttributeError, EOFError, OSError, ValueError, KeyError):
+        return None
+    return (str(uids[0]), str(uids[1]), str(uids[2])) if all(uids) else None
 
 
 def parse_manifest(data: bytes) -> SeriesManifest:
