@@ -1,5 +1,8 @@
-"""``acme bench cxr``: the CXR scoring path against a bare onnxruntime loop; ``acme bench
-qido``: QIDO-RS study searches over a large index."""
+"""``acme bench``: one suite, each subcommand measuring its own baseline in the same run and
+printing the ratio; JSON and a PNG chart per subcommand under bench-results/ (docs/BENCHMARKS.md).
+
+``ingest``, ``send``, ``latency``, ``coldstart``, ``cxr``, ``ct``, ``idle``; and ``qido``
+(QIDO-RS searches over a large index)."""
 
 from __future__ import annotations
 
@@ -11,13 +14,65 @@ import click
 
 from acme.bench import run_bench
 from acme.bench.ct import run_ct_bench
+from acme.bench.ingest import run_ingest_bench
 from acme.bench.qido import run_qido_bench
+from acme.bench.send import run_send_bench
 from acme.settings import load_settings
+
+OUT = click.option(
+    "--out",
+    default=Path("bench-results"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the JSON and PNG files.",
+)
 
 
 @click.group()
 def bench() -> None:
-    """Benchmarks; results go to bench-results/ as JSON (and PNG charts with matplotlib)."""
+    """Benchmarks, each against its own baseline; JSON and PNG charts go to bench-results/."""
+
+
+def _wrote(path: Path) -> None:
+    report = json.loads(path.read_text())
+    chart = f" and {path.parent / report['chart']}" if report.get("chart") else ""
+    click.echo(f"wrote {path}{chart}")
+
+
+@bench.command()
+@click.option("--count", default=300, show_default=True, help="CT instances (0.5 MB each).")
+@click.option("--threads", default=8, show_default=True, help="Threads of the bare loop.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for ingest.")
+@OUT
+def ingest(count: int, threads: int, timeout: float, out: Path) -> None:
+    """The platform's ingest (send → every instance indexed) vs a bare S3+pydicom+INSERT loop
+    on the same servers, and Orthanc's REST store rate when it is installed."""
+    if count < 1 or threads < 1:
+        raise click.BadParameter("expected --count >= 1 and --threads >= 1")
+    path = run_ingest_bench(out, count=count, threads=threads, timeout=timeout)
+    report = json.loads(path.read_text())
+    for name, rate in report["per_second"].items():
+        click.echo(f"{name}: {rate:.1f} instances/s")
+    click.echo(f"ratio platform / bare {threads} threads: {report['ratio']:.2f}")
+    _wrote(path)
+
+
+@bench.command()
+@click.option("--count", default=300, show_default=True, help="CT instances (0.5 MB each).")
+@click.option("--workers", default=8, show_default=True, help="Uploads in flight.")
+@click.option("--rounds", default=3, show_default=True, help="Rounds of each loop.")
+@OUT
+def send(count: int, workers: int, rounds: int, out: Path) -> None:
+    """acme send vs a raw concurrent put loop, same files, same server."""
+    if count < 1 or workers < 1 or rounds < 1:
+        raise click.BadParameter("expected --count, --workers and --rounds >= 1")
+    path = run_send_bench(out, count=count, workers=workers, rounds=rounds)
+    report = json.loads(path.read_text())
+    click.echo(
+        f"raw put {report['raw_put_per_second']['median']:.1f}/s, acme send "
+        f"{report['acme_send_per_second']['median']:.1f}/s; ratio {report['ratio']:.2f}"
+    )
+    _wrote(path)
 
 
 @bench.command()
