@@ -13,8 +13,10 @@ from typing import Literal
 import click
 
 from acme.bench import run_bench
+from acme.bench.coldstart import run_coldstart_bench
 from acme.bench.ct import run_ct_bench
 from acme.bench.ingest import run_ingest_bench
+from acme.bench.latency import run_latency_bench
 from acme.bench.qido import run_qido_bench
 from acme.bench.send import run_send_bench
 from acme.settings import load_settings
@@ -72,6 +74,45 @@ def send(count: int, workers: int, rounds: int, out: Path) -> None:
         f"raw put {report['raw_put_per_second']['median']:.1f}/s, acme send "
         f"{report['acme_send_per_second']['median']:.1f}/s; ratio {report['ratio']:.2f}"
     )
+    _wrote(path)
+
+
+@bench.command()
+@click.option("--runs", default=7, show_default=True, help="Timed studies with a manifest.")
+@click.option("--baseline-runs", default=3, show_default=True, help="Timed studies without.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds one study may take.")
+@OUT
+def latency(runs: int, baseline_runs: int, timeout: float, out: Path) -> None:
+    """One chest X-ray, last instance received → report.drafted, warm: with a completion
+    manifest vs the stable age."""
+    if runs < 1 or baseline_runs < 1:
+        raise click.BadParameter("expected --runs >= 1 and --baseline-runs >= 1")
+    path = run_latency_bench(out, runs=runs, baseline_runs=baseline_runs, timeout=timeout)
+    report = json.loads(path.read_text())
+    for name, stats in report["received_to_drafted_seconds"].items():
+        split = report["complete_to_drafted_seconds"][name]["median"]
+        click.echo(
+            f"{name}: received → drafted p50 {stats['median']:.2f} s (p95 {stats['p95']:.2f} s;"
+            f" complete → drafted p50 {split:.2f} s)"
+        )
+    click.echo(f"ratio stable age / manifest (p50): {report['ratio']:.1f}")
+    _wrote(path)
+
+
+@bench.command()
+@click.option("--rounds", default=3, show_default=True, help="New processes of each kind.")
+@OUT
+def coldstart(rounds: int, out: Path) -> None:
+    """A new infer-cxr process to its first result (process start, imports, model load, first
+    inference) for a DenseNet-121-sized model, vs a bare onnxruntime process."""
+    if rounds < 1:
+        raise click.BadParameter("expected --rounds >= 1")
+    path = run_coldstart_bench(out, rounds=rounds)
+    report = json.loads(path.read_text())
+    for name, phases in report["median_seconds"].items():
+        parts = ", ".join(f"{phase} {value:.2f}" for phase, value in phases.items())
+        click.echo(f"{name}: {parts} s")
+    click.echo(f"ratio function path / bare: {report['ratio']:.2f}")
     _wrote(path)
 
 
