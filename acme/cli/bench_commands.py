@@ -15,6 +15,7 @@ import click
 from acme.bench import run_bench
 from acme.bench.coldstart import run_coldstart_bench
 from acme.bench.ct import run_ct_bench
+from acme.bench.idle import run_idle_bench
 from acme.bench.ingest import run_ingest_bench
 from acme.bench.latency import run_latency_bench
 from acme.bench.qido import run_qido_bench
@@ -113,6 +114,25 @@ def coldstart(rounds: int, out: Path) -> None:
         parts = ", ".join(f"{phase} {value:.2f}" for phase, value in phases.items())
         click.echo(f"{name}: {parts} s")
     click.echo(f"ratio function path / bare: {report['ratio']:.2f}")
+    _wrote(path)
+
+
+@bench.command()
+@click.option("--settle", default=30.0, show_default=True, help="Idle seconds before measuring.")
+@OUT
+def idle(settle: float, out: Path) -> None:
+    """PSS of every process of the idle platform (acme up, every function), by process, vs
+    the four servers alone and the 600 MB goal."""
+    path = run_idle_bench(out, settle=settle)
+    report = json.loads(path.read_text())
+    for name, value in report["by_process"].items():
+        click.echo(f"{name}: {value['pss_mb']:.0f} MB ({value['processes']} processes)")
+    click.echo(
+        f"total {report['total_pss_mb']:.0f} MB PSS in {report['processes']} processes "
+        f"(servers {report['servers_pss_mb']:.0f} MB, Python {report['python_pss_mb']:.0f} MB "
+        f"in {report['python_processes']}); ratio to the {report['goal_mb']:.0f} MB goal: "
+        f"{report['ratio']:.2f}"
+    )
     _wrote(path)
 
 
