@@ -98,8 +98,8 @@ def _measure(pid: int, root: int) -> tuple[str, str, float] | None:
     command = " ".join(a.decode(errors="replace") for a in argv)
     if pid == root:
         name, kind = "acme up", "platform"
-    elif (server := _SERVERS.get(program)) is not None or program.startswith("postgres"):
-        name, kind = server or "PostgreSQL", "server"
+    elif server := next((v for k, v in _SERVERS.items() if program.startswith(k)), None):
+        name, kind = server, "server"  # postgres and redis retitle their processes
     elif "K_SERVICE" in env:
         name, kind = f"function {env['K_SERVICE']}", "function"
     elif "acme.runtime." in command:
