@@ -85,13 +85,19 @@ def run_demo(
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     try:
-        with console.status("starting the platform…"):
+        seed = secrets.randbelow(2**31)
+        folder = home / "demo" / f"samples-{seed}"
+        with console.status(f"starting the platform, writing the sample studies (seed {seed})…"):
+            manifest = write_samples(folder, seed=seed)  # while the platform starts
+            written = time.monotonic() - began
             _wait_ready(platform, f"http://{settings.host}:{port}/healthz", log, 180.0)
         console.print(
-            f"platform ready after {time.monotonic() - began:.1f}s · gateway "
-            f"http://{settings.host}:{port}/ · log {log}"
+            f"samples written after {written:.1f}s, platform ready after "
+            f"{time.monotonic() - began:.1f}s · gateway http://{settings.host}:{port}/ · log {log}"
         )
-        return _exercise(connect_settings(settings), home, deployed, console, timeout, began)
+        return _exercise(
+            connect_settings(settings), folder, manifest, deployed, console, timeout, began
+        )
     finally:
         platform.send_signal(signal.SIGTERM)
         try:
@@ -118,16 +124,13 @@ def _wait_ready(platform: subprocess.Popen[bytes], url: str, log: Path, limit: f
 
 def _exercise(
     settings: Settings,
-    home: Path,
+    folder: Path,
+    manifest: SampleManifest,
     deployed: set[str],
     console: Console,
     timeout: float,
     began: float,
 ) -> DemoResult:
-    seed = secrets.randbelow(2**31)
-    folder = home / "demo" / f"samples-{seed}"
-    with console.status(f"writing the sample studies (seed {seed})…"):
-        manifest = write_samples(folder, seed=seed)
     files = expand([folder / "good", folder / "bad"])
     store = S3ObjectStore(make_s3_client(settings))
     prefix = batch_prefix()
