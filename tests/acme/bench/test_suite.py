@@ -38,6 +38,7 @@ def test_coldstart_splits_both_processes_into_their_phases(tmp_path: Path) -> No
             phases[p] for p in ("process start", "imports", "model load", "first inference")
         )
         assert abs(parts - phases["total"]) < 0.01
+        assert phases["cpu"] > 0
     fn, bare = (report["median_seconds"][n]["total"] for n in ("function path", "bare onnxruntime"))
     assert report["ratio"] == round(fn / bare, 2)
     assert "ratio function path / bare" in result.output
