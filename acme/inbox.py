@@ -90,7 +90,7 @@ def send_files(
         path, relative = item
         data = path.read_bytes()
         key = f"{prefix}/{relative.as_posix()}"
-        store.put(bucket, key, data, content_type="application/dicom")
+        store.write(bucket, key, data, content_type="application/dicom")
         return Upload(path, key, len(data), member_of(data) if manifests else None)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -111,7 +111,7 @@ def send_files(
         for manifest in _manifests(report):
             key = manifest_key(prefix, manifest.series_uid)
             try:
-                store.put(bucket, key, manifest.to_json(), content_type="application/json")
+                store.write(bucket, key, manifest.to_json(), content_type="application/json")
             except AcmeError as exc:
                 report.unsent_manifests.append((key, str(exc)))
                 continue

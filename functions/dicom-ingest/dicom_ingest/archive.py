@@ -123,9 +123,9 @@ def _write(ctx: Context, key: str, inspected: Inspected) -> None:
     bucket = ctx.settings.buckets.archive
     metadata = {SHA256_METADATA: inspected.header.sha256}
     if inspected.original is not None:
-        ctx.store.put(bucket, original_key(key), inspected.original)
+        ctx.store.write(bucket, original_key(key), inspected.original)
         metadata["original-key"] = original_key(key)
-    ctx.store.put(
+    ctx.store.write(
         bucket, key, inspected.archived, content_type="application/dicom", metadata=metadata
     )
 
