@@ -167,6 +167,7 @@ def cxr(
         warmup=warmup,
         device=device or settings.inference_device,
         threads=settings.inference_threads,
+        heatmap_grid=settings.cxr_heatmap_grid,
     )
     report = json.loads(path.read_text())
     for result in report["results"]:
@@ -177,6 +178,11 @@ def cxr(
             f"{fn['p95_ms']:.1f} ms); bare onnxruntime {bare['images_per_second']:.1f} img/s "
             f"(p50 {bare['p50_ms']:.1f} ms); ratio {result['throughput_ratio']:.2f}"
         )
+        if result["heatmap_ms"] is not None:
+            click.echo(
+                f"  heatmap, grid {result['heatmap_grid']} ({result['heatmap_grid'] ** 2} "
+                f"occlusions): {result['heatmap_ms']:.0f} ms per image"
+            )
     chart = f" and {out / report['chart']}" if report.get("chart") else " (no matplotlib: no chart)"
     click.echo(f"wrote {path}{chart}")
 
