@@ -49,6 +49,9 @@ class DemoResult:
     studies: dict[str, StudySummary]
     targets: dict[str, str]
     quarantine_ok: bool
+    timings: dict[str, float]
+    """Seconds from the demo's start: ``ready`` (platform), ``sent``, ``final`` (every study
+    at its final state, or the timeout)."""
 
 
 def final_states(manifest: SampleManifest, deployed: set[str]) -> dict[str, str]:
@@ -68,6 +71,7 @@ def final_states(manifest: SampleManifest, deployed: set[str]) -> dict[str, str]
 def run_demo(
     settings: Settings, *, inherited_env: Mapping[str, str], console: Console, timeout: float
 ) -> DemoResult:
+    began = time.monotonic()
     stack = load_stack(settings.stack_file)
     deployed = set(stack.functions) - set(stack.missing())
     home = settings.home.resolve()
@@ -81,10 +85,19 @@ def run_demo(
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     try:
-        with console.status("starting the platform…"):
+        seed = secrets.randbelow(2**31)
+        folder = home / "demo" / f"samples-{seed}"
+        with console.status(f"starting the platform, writing the sample studies (seed {seed})…"):
+            manifest = write_samples(folder, seed=seed)  # while the platform starts
+            written = time.monotonic() - began
             _wait_ready(platform, f"http://{settings.host}:{port}/healthz", log, 180.0)
-        console.print(f"platform ready · gateway http://{settings.host}:{port}/ · log {log}")
-        return _exercise(connect_settings(settings), home, deployed, console, timeout)
+        console.print(
+            f"samples written after {written:.1f}s, platform ready after "
+            f"{time.monotonic() - began:.1f}s · gateway http://{settings.host}:{port}/ · log {log}"
+        )
+        return _exercise(
+            connect_settings(settings), folder, manifest, deployed, console, timeout, began
+        )
     finally:
         platform.send_signal(signal.SIGTERM)
         try:
@@ -110,38 +123,50 @@ def _wait_ready(platform: subprocess.Popen[bytes], url: str, log: Path, limit: f
 
 
 def _exercise(
-    settings: Settings, home: Path, deployed: set[str], console: Console, timeout: float
+    settings: Settings,
+    folder: Path,
+    manifest: SampleManifest,
+    deployed: set[str],
+    console: Console,
+    timeout: float,
+    began: float,
 ) -> DemoResult:
-    seed = secrets.randbelow(2**31)
-    folder = home / "demo" / f"samples-{seed}"
-    with console.status(f"writing the sample studies (seed {seed})…"):
-        manifest = write_samples(folder, seed=seed)
     files = expand([folder / "good", folder / "bad"])
     store = S3ObjectStore(make_s3_client(settings))
     prefix = batch_prefix()
+    timings = {"ready": time.monotonic() - began}
     with Progress(console=console) as progress:
         task = progress.add_task("sending to dicom-inbox", total=len(files))
         report = send_files(
-            store, settings.buckets.inbox, files, prefix=prefix,
-            on_done=lambda _upload, _size: progress.advance(task),
+            store, settings.buckets.inbox, files, prefix=prefix, workers=settings.send_workers,
+            on_done=lambda _upload, _size: progress.advance(task), manifests=True,
         )  # fmt: skip
+    timings["sent"] = time.monotonic() - began
     if report.failed:
         console.print(f"[red]{len(report.failed)} files could not be sent[/]")
     targets = final_states(manifest, deployed)
     pool = make_pool(settings, application_name="acme-demo")
     try:
         studies = _wait_for_studies(pool, targets, console, timeout)
+        timings["final"] = time.monotonic() - began
         quarantined = _quarantine_reasons(pool, prefix)
     finally:
         pool.close()
     quarantine_ok = print_quarantine(manifest, quarantined, console)
     print_studies(manifest, studies, targets, console)
+    console.print(
+        f"wall time from the start: platform ready {timings['ready']:.1f}s, "
+        f"{len(report.sent)} files and {len(report.manifests)} completion manifests sent "
+        f"{timings['sent']:.1f}s, every study at its final state {timings['final']:.1f}s"
+    )
     ok = (
         not report.failed
         and quarantine_ok
         and all(uid in studies and studies[uid].reached(t) for uid, t in targets.items())
     )
-    return DemoResult(ok=ok, studies=studies, targets=targets, quarantine_ok=quarantine_ok)
+    return DemoResult(
+        ok=ok, studies=studies, targets=targets, quarantine_ok=quarantine_ok, timings=timings
+    )
 
 
 def _wait_for_studies(
@@ -157,7 +182,7 @@ def _wait_for_studies(
             progress.update(task, completed=len(done))
             if len(done) == len(targets):
                 break
-            time.sleep(1.0)
+            time.sleep(0.25)
     return studies
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from acme.db import Pool
 from acme.errors import AcmeError, ConfigError
 from acme.ledger import LedgerEntry, latest_by_key, tally
+from acme.series_manifest import SeriesManifest, manifest_key, member_of
 from acme.storage import ObjectStore
 
 
@@ -23,6 +24,8 @@ class Upload:
     path: Path
     key: str
     size: int
+    member: tuple[str, str, str] | None = None
+    """Study, series and SOP Instance UIDs, when the file is DICOM that says them."""
 
 
 @dataclass
@@ -31,6 +34,10 @@ class SendReport:
 
     sent: list[Upload] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    manifests: list[str] = field(default_factory=list)
+    """Keys of the completion manifests written, one per series sent whole."""
+    unsent_manifests: list[tuple[str, str]] = field(default_factory=list)
+    """Manifests that could not be put, with the reason: their series complete by age."""
 
     @property
     def bytes_sent(self) -> int:
@@ -70,16 +77,21 @@ def send_files(
     prefix: str,
     workers: int = 8,
     on_done: Callable[[Upload | None, int], None] | None = None,
+    manifests: bool = False,
 ) -> SendReport:
-    """Upload ``files`` concurrently under ``<prefix>/<relative path>``; never raises per file."""
+    """Upload ``files`` concurrently under ``<prefix>/<relative path>``; never raises per file.
+
+    With ``manifests``, then put one completion manifest per series whose every file was sent
+    (:mod:`acme.series_manifest`), so the series completes as soon as the last is indexed.
+    """
     report = SendReport()
 
     def one(item: tuple[Path, Path]) -> Upload:
         path, relative = item
         data = path.read_bytes()
         key = f"{prefix}/{relative.as_posix()}"
-        store.put(bucket, key, data, content_type="application/dicom")
-        return Upload(path, key, len(data))
+        store.write(bucket, key, data, content_type="application/dicom")
+        return Upload(path, key, len(data), member_of(data) if manifests else None)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(one, item): item for item in files}
@@ -95,7 +107,47 @@ def send_files(
             report.sent.append(upload)
             if on_done is not None:
                 on_done(upload, upload.size)
+    if manifests:
+        for manifest in _manifests(report):
+            key = manifest_key(prefix, manifest.series_uid)
+            try:
+                store.write(bucket, key, manifest.to_json(), content_type="application/json")
+            except AcmeError as exc:
+                report.unsent_manifests.append((key, str(exc)))
+                continue
+            report.manifests.append(key)
     return report
+
+
+def _manifests(report: SendReport) -> list[SeriesManifest]:
+    """One manifest per series of ``report.sent``. A failed upload whose series cannot be
+    told (unreadable) withholds every manifest, one whose series can withholds its series'
+    (those series then complete by their stable age); so does a UID that is not valid."""
+    withheld: set[str] = set()
+    for path, _reason in report.failed:
+        member = _member_of_path(path)
+        if member is None:
+            return []
+        withheld.add(member[1])
+    members: dict[tuple[str, str], set[str]] = {}
+    for upload in report.sent:
+        if upload.member is not None and upload.member[1] not in withheld:
+            study, series, sop = upload.member
+            members.setdefault((study, series), set()).add(sop)
+    manifests = []
+    for (study, series), sops in sorted(members.items()):
+        try:
+            manifests.append(SeriesManifest.of(study, series, sops))
+        except ValueError:  # a UID that is not one: ingest quarantines those files
+            continue
+    return manifests
+
+
+def _member_of_path(path: Path) -> tuple[str, str, str] | None:
+    try:
+        return member_of(path.read_bytes())
+    except OSError:
+        return None
 
 
 @dataclass

@@ -6,7 +6,8 @@ time received) in the transaction that settles it:
 * ``archived`` — it became the instance ``sop_uid``;
 * ``duplicate`` — it repeats the archived instance ``sop_uid`` (same identity, same decoded
   pixels) or the quarantine entry ``quarantine`` (same bytes, same reason), and was dropped;
-* ``quarantined`` — it is the quarantine entry ``quarantine``.
+* ``quarantined`` — it is the quarantine entry ``quarantine``;
+* ``declared`` — it is a completion manifest (:mod:`acme.series_manifest`), recorded.
 
 A quarantine entry is one type everywhere: the ``instance.rejected`` event's
 :class:`~acme.events.InstanceRejected`, which is also what the ``quarantine_entries`` row holds
@@ -29,7 +30,7 @@ from acme.events import InstanceRejected
 from acme.events.values import BucketName, DicomUID, ObjectKey, Sha256
 from acme.storage import ObjectInfo, ObjectStore
 
-Outcome = Literal["archived", "duplicate", "quarantined"]
+Outcome = Literal["archived", "duplicate", "quarantined", "declared"]
 Connection = psycopg.Connection[TupleRow]
 
 
@@ -64,6 +65,8 @@ class LedgerEntry(BaseModel):
         """One line for people (no PHI: UIDs, reason codes and quarantine keys only)."""
         if self.outcome == "archived":
             return f"archived as instance {self.sop_uid}"
+        if self.outcome == "declared":
+            return "completion manifest recorded"
         if self.outcome == "duplicate" and self.sop_uid is not None:
             return f"duplicate of archived instance {self.sop_uid}; dropped"
         assert self.quarantine is not None

@@ -129,7 +129,11 @@ class Settings(BaseSettings):
         description="Seconds the router may go silent on an event before JetStream redelivers it.",
     )
     router_concurrency: int = Field(
-        4, ge=1, le=1000, description="Events the router delivers at once, per trigger."
+        4,
+        ge=1,
+        le=1000,
+        description="Events the router delivers at once per trigger, for a trigger that does "
+        "not say (stack.yml triggers take com.acme.trigger.<name>.concurrency).",
     )
     router_function_url: str | None = Field(
         None,
@@ -172,6 +176,9 @@ class Settings(BaseSettings):
         10, ge=0, le=20, description="SQS long-poll wait per receive, in seconds."
     )
 
+    send_workers: int = Field(
+        8, ge=1, le=128, description="Uploads acme send keeps in flight at once (--workers)."
+    )
     ingest_max_bytes: int = Field(
         2 * 1024**3, gt=0, description="Largest inbox object ingest reads; larger: too-large."
     )

@@ -15,20 +15,20 @@ Reports seconds per series (mean, p50) and the ratio (function / bare) in JSON.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import random
 import time
-from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
+from acme.bench._common import write_report
 from acme.errors import ConfigError
 from acme.imaging import (
     Volume,
@@ -131,8 +131,7 @@ def run_ct_bench(
     function_path()  # warm up both (first session runs allocate)
     bare()
     fn, raw = _seconds(function_path, runs), _seconds(bare, runs)
-    report = {
-        "generated_at": datetime.now(UTC).isoformat(),
+    report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(), "onnxruntime": ort.__version__},
         "model": card.ref,
@@ -151,7 +150,9 @@ def run_ct_bench(
         "ratio": round(float(np.mean(fn) / np.mean(raw)), 3),
         "ratio_means": "function path seconds / bare loop seconds (1.0: no overhead)",
     }  # fmt: skip
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "ct.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    return path
+    bars = [("function path", report["function_path_seconds"]["mean"]),
+            ("bare loop", report["bare_seconds"]["mean"])]  # fmt: skip
+    return write_report(
+        out_dir, "ct", report, bars, ylabel="seconds per series (mean)",
+        title=f"{slices} slices of {matrix}² (ratio {report['ratio']:.2f})",
+    )  # fmt: skip

@@ -11,7 +11,9 @@ weights), one image per request, sequentially:
   threads.
 
 Reports images/second, latency p50/p95 and the throughput ratio (function / bare) in JSON,
-and a bar chart PNG when matplotlib is installed.
+and a bar chart PNG when matplotlib is installed. The occlusion heatmap infer-cxr draws for a
+positive finding is timed on its own (``ACME_CXR_HEATMAP_GRID``: grid² occluded copies scored
+in batches of up to 64), with infer-cxr's own code.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import importlib
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -49,6 +52,8 @@ from acme.models._session import Device
 from acme.samples import render_cxr
 from acme.samples.cxr import BITS_STORED, Photometric, stored_values
 
+INFER_CXR = Path(__file__).resolve().parents[2] / "functions" / "infer-cxr"
+
 
 @dataclass(frozen=True)
 class Stats:
@@ -69,6 +74,9 @@ class ModelResult:
     bare_onnxruntime: Stats
     throughput_ratio: float
     """function_path.images_per_second / bare_onnxruntime.images_per_second"""
+    heatmap_grid: int = 0
+    heatmap_ms: float | None = None
+    """Milliseconds of one image's occlusion maps (grid² extra scored copies), when grid > 0."""
 
 
 def radiographs(count: int = 4, size: int = 1024) -> list[bytes]:
@@ -123,8 +131,9 @@ def bench_model(
     warmup: int,
     device: Device = "auto",
     threads: int = 0,
+    heatmap_grid: int = 0,
 ) -> ModelResult:
-    """Both loops for one model (see the module docstring)."""
+    """Both loops for one model, and its heatmap when ``heatmap_grid`` (module docstring)."""
     predictor = Predictor.load(RegisteredModel(card, onnx), device=device, threads=threads)
     channels, height, width = predictor.input_shape
     prep = card.preprocessing
@@ -148,6 +157,7 @@ def bench_model(
 
     fn_stats = _measure(function_path, iterations, warmup)
     bare_stats = _measure(bare, iterations, warmup)
+    heatmap_ms = _heatmap_ms(predictor, tensors[0][0], heatmap_grid) if heatmap_grid else None
     return ModelResult(
         model=card.ref,
         input_shape=list(card.input.shape),
@@ -156,7 +166,25 @@ def bench_model(
         function_path=fn_stats,
         bare_onnxruntime=bare_stats,
         throughput_ratio=round(fn_stats.images_per_second / bare_stats.images_per_second, 3),
+        heatmap_grid=heatmap_grid,
+        heatmap_ms=heatmap_ms,
     )
+
+
+def _heatmap_ms(predictor: Predictor, tensor: np.ndarray, grid: int) -> float:
+    """One image's occlusion maps through infer-cxr's own ``occlusion_maps`` (after one
+    untimed run), median of 2."""
+    if str(INFER_CXR) not in sys.path:
+        sys.path.insert(0, str(INFER_CXR))
+    heatmaps = importlib.import_module("infer_cxr.heatmaps")
+    base = predictor.predict(tensor[None])[0]
+    heatmaps.occlusion_maps(predictor, tensor, base, grid)
+    times = []
+    for _ in range(2):
+        began = time.perf_counter()
+        heatmaps.occlusion_maps(predictor, tensor, base, grid)
+        times.append((time.perf_counter() - began) * 1000.0)
+    return round(float(np.median(times)), 1)
 
 
 def run_bench(
@@ -167,6 +195,7 @@ def run_bench(
     warmup: int = 3,
     device: Device = "auto",
     threads: int = 0,
+    heatmap_grid: int = 0,
 ) -> Path:
     """Benchmark the shipped CXR models and the DenseNet-121-shaped one; the JSON's path."""
     images = radiographs()
@@ -179,7 +208,7 @@ def run_bench(
     candidates.append((densenet121_card(densenet), densenet))
     results = [
         bench_model(card, onnx, images, iterations=iterations, warmup=warmup, device=device,
-                    threads=threads)
+                    threads=threads, heatmap_grid=heatmap_grid)
         for card, onnx in candidates
     ]  # fmt: skip
     report = {

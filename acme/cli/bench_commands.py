@@ -1,5 +1,8 @@
-"""``acme bench cxr``: the CXR scoring path against a bare onnxruntime loop; ``acme bench
-qido``: QIDO-RS study searches over a large index."""
+"""``acme bench``: one suite, each subcommand measuring its own baseline in the same run and
+printing the ratio; JSON and a PNG chart per subcommand under bench-results/ (docs/BENCHMARKS.md).
+
+``ingest``, ``send``, ``latency``, ``coldstart``, ``cxr``, ``ct``, ``idle``; and ``qido``
+(QIDO-RS searches over a large index)."""
 
 from __future__ import annotations
 
@@ -10,14 +13,127 @@ from typing import Literal
 import click
 
 from acme.bench import run_bench
+from acme.bench.coldstart import run_coldstart_bench
 from acme.bench.ct import run_ct_bench
+from acme.bench.idle import run_idle_bench
+from acme.bench.ingest import run_ingest_bench
+from acme.bench.latency import run_latency_bench
 from acme.bench.qido import run_qido_bench
+from acme.bench.send import run_send_bench
 from acme.settings import load_settings
+
+OUT = click.option(
+    "--out",
+    default=Path("bench-results"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the JSON and PNG files.",
+)
 
 
 @click.group()
 def bench() -> None:
-    """Benchmarks; results go to bench-results/ as JSON (and PNG charts with matplotlib)."""
+    """Benchmarks, each against its own baseline; JSON and PNG charts go to bench-results/."""
+
+
+def _wrote(path: Path) -> None:
+    report = json.loads(path.read_text())
+    chart = f" and {path.parent / report['chart']}" if report.get("chart") else ""
+    click.echo(f"wrote {path}{chart}")
+
+
+@bench.command()
+@click.option("--count", default=300, show_default=True, help="CT instances (0.5 MB each).")
+@click.option("--threads", default=8, show_default=True, help="Threads of the bare loop.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for ingest.")
+@OUT
+def ingest(count: int, threads: int, timeout: float, out: Path) -> None:
+    """The platform's ingest (send → every instance indexed) vs a bare S3+pydicom+INSERT loop
+    on the same servers, and Orthanc's REST store rate when it is installed."""
+    if count < 1 or threads < 1:
+        raise click.BadParameter("expected --count >= 1 and --threads >= 1")
+    path = run_ingest_bench(out, count=count, threads=threads, timeout=timeout)
+    report = json.loads(path.read_text())
+    for name, rate in report["per_second"].items():
+        click.echo(f"{name}: {rate:.1f} instances/s")
+    click.echo(f"ratio platform / bare {threads} threads: {report['ratio']:.2f}")
+    _wrote(path)
+
+
+@bench.command()
+@click.option("--count", default=300, show_default=True, help="CT instances (0.5 MB each).")
+@click.option("--workers", default=8, show_default=True, help="Uploads in flight.")
+@click.option("--rounds", default=3, show_default=True, help="Rounds of each loop.")
+@OUT
+def send(count: int, workers: int, rounds: int, out: Path) -> None:
+    """acme send vs a raw concurrent put loop, same files, same server."""
+    if count < 1 or workers < 1 or rounds < 1:
+        raise click.BadParameter("expected --count, --workers and --rounds >= 1")
+    path = run_send_bench(out, count=count, workers=workers, rounds=rounds)
+    report = json.loads(path.read_text())
+    click.echo(
+        f"raw put {report['raw_put_per_second']['median']:.1f}/s, acme send "
+        f"{report['acme_send_per_second']['median']:.1f}/s; ratio {report['ratio']:.2f}"
+    )
+    _wrote(path)
+
+
+@bench.command()
+@click.option("--runs", default=7, show_default=True, help="Timed studies with a manifest.")
+@click.option("--baseline-runs", default=3, show_default=True, help="Timed studies without.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds one study may take.")
+@OUT
+def latency(runs: int, baseline_runs: int, timeout: float, out: Path) -> None:
+    """One chest X-ray, last instance received → report.drafted, warm: with a completion
+    manifest vs the stable age."""
+    if runs < 1 or baseline_runs < 1:
+        raise click.BadParameter("expected --runs >= 1 and --baseline-runs >= 1")
+    path = run_latency_bench(out, runs=runs, baseline_runs=baseline_runs, timeout=timeout)
+    report = json.loads(path.read_text())
+    for name, stats in report["received_to_drafted_seconds"].items():
+        split = report["complete_to_drafted_seconds"][name]["median"]
+        click.echo(
+            f"{name}: received → drafted p50 {stats['median']:.2f} s (p95 {stats['p95']:.2f} s;"
+            f" complete → drafted p50 {split:.2f} s)"
+        )
+    click.echo(f"ratio stable age / manifest (p50): {report['ratio']:.1f}")
+    _wrote(path)
+
+
+@bench.command()
+@click.option("--rounds", default=3, show_default=True, help="New processes of each kind.")
+@OUT
+def coldstart(rounds: int, out: Path) -> None:
+    """A new infer-cxr process to its first result (process start, imports, model load, first
+    inference) for a DenseNet-121-sized model, vs a bare onnxruntime process."""
+    if rounds < 1:
+        raise click.BadParameter("expected --rounds >= 1")
+    path = run_coldstart_bench(out, rounds=rounds)
+    report = json.loads(path.read_text())
+    for name, phases in report["median_seconds"].items():
+        parts = ", ".join(f"{phase} {value:.2f}" for phase, value in phases.items())
+        click.echo(f"{name}: {parts} s")
+    click.echo(f"ratio function path / bare: {report['ratio']:.2f}")
+    _wrote(path)
+
+
+@bench.command()
+@click.option("--settle", default=30.0, show_default=True, help="Idle seconds before measuring.")
+@OUT
+def idle(settle: float, out: Path) -> None:
+    """PSS of every process of the idle platform (acme up, every function), by process, vs
+    the four servers alone and the 600 MB goal."""
+    path = run_idle_bench(out, settle=settle)
+    report = json.loads(path.read_text())
+    for name, value in report["by_process"].items():
+        click.echo(f"{name}: {value['pss_mb']:.0f} MB ({value['processes']} processes)")
+    click.echo(
+        f"total {report['total_pss_mb']:.0f} MB PSS in {report['processes']} processes "
+        f"(servers {report['servers_pss_mb']:.0f} MB, Python {report['python_pss_mb']:.0f} MB "
+        f"in {report['python_processes']}); ratio to the {report['goal_mb']:.0f} MB goal: "
+        f"{report['ratio']:.2f}"
+    )
+    _wrote(path)
 
 
 @bench.command()
@@ -51,6 +167,7 @@ def cxr(
         warmup=warmup,
         device=device or settings.inference_device,
         threads=settings.inference_threads,
+        heatmap_grid=settings.cxr_heatmap_grid,
     )
     report = json.loads(path.read_text())
     for result in report["results"]:
@@ -61,6 +178,11 @@ def cxr(
             f"{fn['p95_ms']:.1f} ms); bare onnxruntime {bare['images_per_second']:.1f} img/s "
             f"(p50 {bare['p50_ms']:.1f} ms); ratio {result['throughput_ratio']:.2f}"
         )
+        if result["heatmap_ms"] is not None:
+            click.echo(
+                f"  heatmap, grid {result['heatmap_grid']} ({result['heatmap_grid'] ** 2} "
+                f"occlusions): {result['heatmap_ms']:.0f} ms per image"
+            )
     chart = f" and {out / report['chart']}" if report.get("chart") else " (no matplotlib: no chart)"
     click.echo(f"wrote {path}{chart}")
 

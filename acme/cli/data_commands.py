@@ -43,7 +43,12 @@ def samples(directory: Path, ct_slices: int, seed: int) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--workers", default=8, show_default=True, help="Concurrent uploads.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 128),
+    default=None,
+    help="Uploads in flight at once; default: ACME_SEND_WORKERS (8).",
+)
 @click.option(
     "--wait/--no-wait",
     default=True,
@@ -51,10 +56,19 @@ def samples(directory: Path, ct_slices: int, seed: int) -> None:
     help="Wait until every file is settled, then show what became of them.",
 )
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait at most.")
-def send(paths: tuple[Path, ...], workers: int, wait: bool, timeout: float) -> None:
-    """Upload files and folders into dicom-inbox, each under a unique key; then show what
-    became of them (archived, duplicate, quarantined by reason). Exits 1 when an upload
-    failed or a file was not settled within --timeout."""
+@click.option(
+    "--manifests/--no-manifests",
+    default=True,
+    show_default=True,
+    help="Declare each series sent whole complete with a completion manifest.",
+)
+def send(
+    paths: tuple[Path, ...], workers: int | None, wait: bool, timeout: float, manifests: bool
+) -> None:
+    """Upload files and folders into dicom-inbox, each under a unique key, and a completion
+    manifest per series sent whole; then show what became of them (archived, duplicate,
+    quarantined by reason). Exits 1 when an upload failed or a file was not settled within
+    --timeout."""
     settings = connect_settings(load_settings())
     console = Console(stderr=True)
     files = expand(paths)
@@ -77,12 +91,17 @@ def send(paths: tuple[Path, ...], workers: int, wait: bool, timeout: float) -> N
             progress.update(task, advance=size, done=finished[0])
 
         report = send_files(
-            store, settings.buckets.inbox, files, prefix=prefix, workers=workers, on_done=done
-        )
+            store, settings.buckets.inbox, files, prefix=prefix,
+            workers=workers or settings.send_workers, on_done=done, manifests=manifests,
+        )  # fmt: skip
     console.print(
         f"sent {len(report.sent)} of {len(files)} files ({report.bytes_sent / 1e6:.1f} MB) "
         f"to {settings.buckets.inbox} under {prefix}/"
     )
+    if manifests:
+        console.print(f"declared {len(report.manifests)} series complete (completion manifests)")
+    for key, reason in report.unsent_manifests:
+        console.print(f"[yellow]manifest not sent[/]: {escape(key)}: {escape(reason)}")
     for path, reason in report.failed:
         console.print(f"[red]failed[/]: {escape(str(path))}: {escape(reason)}")
     waiting = False

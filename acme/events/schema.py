@@ -3,7 +3,9 @@
 docs/architecture.md §3: the SPA and outside consumers read these files; they are generated, never
 edited, and a test fails when they are stale. One file per type, ``events/<type>.schema.json``;
 every ``com.amazonaws.s3.<eventName>`` type shares ``events/com.amazonaws.s3.schema.json``
-(event names hold ``:``, which some file systems refuse).
+(event names hold ``:``, which some file systems refuse). The completion manifest an
+uploader puts into dicom-inbox (:mod:`acme.series_manifest`) is not an event but is read by
+outside producers too: ``events/series-manifest.schema.json``.
 
 ``python -m acme.events.schema`` writes them; ``python -m acme.events.schema --check`` exits 1
 and lists what is stale.
@@ -18,8 +20,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from acme.events.models import EVENT_MODELS, EventData, S3Object
+from pydantic import BaseModel
+
+from acme.events.models import EVENT_MODELS, S3Object
 from acme.events.types import S3_TYPE_PREFIX
+from acme.series_manifest import SeriesManifest
 
 JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 SUFFIX: Final = ".schema.json"
@@ -27,14 +32,18 @@ DEFAULT_DIRECTORY: Final = Path(__file__).resolve().parents[2] / "events"
 """``events/`` at the root of the source tree this package was imported from."""
 
 
-def schema_models() -> dict[str, type[EventData]]:
-    """Schema name (the type, or ``com.amazonaws.s3`` for all bucket events) -> model."""
-    models = {str(event_type): model for event_type, model in EVENT_MODELS.items()}
+def schema_models() -> dict[str, type[BaseModel]]:
+    """Schema name (the type, ``com.amazonaws.s3`` for all bucket events, or
+    ``series-manifest``) -> model."""
+    models: dict[str, type[BaseModel]] = {
+        str(event_type): model for event_type, model in EVENT_MODELS.items()
+    }
     models[S3_TYPE_PREFIX.rstrip(".")] = S3Object
+    models["series-manifest"] = SeriesManifest
     return models
 
 
-def render_schema(name: str, model: type[EventData]) -> str:
+def render_schema(name: str, model: type[BaseModel]) -> str:
     """The schema document of one model: sorted keys, two-space indent, trailing newline."""
     schema = model.model_json_schema(mode="validation")
     schema["$schema"] = JSON_SCHEMA_DIALECT

@@ -102,6 +102,7 @@ REJECT_REASONS: Final = (
     "corrupt-pixel-data",
     "invalid-key",
     "ingest-error",
+    "invalid-manifest",
 )
 """Fixed reason codes for a quarantined object; see also ``missing-attribute:<Keyword>``."""
 

@@ -14,16 +14,11 @@ Errors are :class:`ImagingError` subclasses carrying the ``inference.failed`` re
 (``unsupported-input``).
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from acme.imaging._display import DisplayImage, VoiMode, display_frames, read_dataset, window
 from acme.imaging._errors import DecodeError, ImagingError, ImagingReason, UnsupportedImageError
-from acme.imaging._nodules import (
-    Candidate,
-    candidate_views,
-    find_candidates,
-    lung_field,
-    to_index,
-    window_hu,
-)
 from acme.imaging._png import PNG_SIGNATURE, encode_png, heat_colours, heatmap_overlay
 from acme.imaging._preprocess import (
     Preprocessing,
@@ -66,3 +61,29 @@ __all__ = [
     "window",
     "window_hu",
 ]
+
+if TYPE_CHECKING:
+    from acme.imaging._nodules import (
+        Candidate,
+        candidate_views,
+        find_candidates,
+        lung_field,
+        to_index,
+        window_hu,
+    )
+
+_NODULES = (
+    "Candidate",
+    "candidate_views",
+    "find_candidates",
+    "lung_field",
+    "to_index",
+    "window_hu",
+)
+"""Imported on first use: the nodule search needs scipy, which only infer-ct runs."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _NODULES:
+        return getattr(importlib.import_module("acme.imaging._nodules"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

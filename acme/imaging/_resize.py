@@ -3,11 +3,15 @@
 Resampling is separable: ``out = Wr @ image @ Wc.T`` with triangle-filter weight matrices
 whose support widens with the reduction factor (as Pillow's bilinear ``resize`` does), so a
 large radiograph is averaged, not sampled, down to the model's input size. The result depends
-only on the pixel values, never on how they were stored.
+only on the pixel values, never on how they were stored. Each output sample has only a few
+taps (about twice the reduction factor), so the products are taken over those taps alone
+(:func:`_apply`) rather than over the mostly-zero matrices: a 1024² radiograph to 224² costs
+about 2% of the dense product.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -30,6 +34,60 @@ def _weights(n_in: int, n_out: int) -> NDArray[np.float32]:
     return weights.astype(np.float32)
 
 
+_MAX_TAPS = 64
+"""Wider filters (a huge image to a tiny one) use the dense product."""
+
+
+@lru_cache(maxsize=32)
+def _filter(
+    n_in: int, n_out: int
+) -> tuple[NDArray[np.float32], NDArray[np.intp], NDArray[np.float32]]:
+    """The weights from n_in samples onto n_out and their band (:func:`_taps`), read-only:
+    a pure function of the two sizes, kept for the sizes a function sees again and again."""
+    weights = _weights(n_in, n_out)
+    index, band = _taps(weights)
+    for array in (weights, index, band):
+        array.flags.writeable = False
+    return weights, index, band
+
+
+def _taps(weights: NDArray[np.float32]) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
+    """The nonzero band of each row of ``weights``: (n_out, taps) indices and weights (a
+    row's unused taps hold weight 0)."""
+    n_in = weights.shape[1]
+    nonzero = weights > 0
+    first = nonzero.argmax(axis=1)
+    taps = int(nonzero.sum(axis=1).max())
+    raw = first[:, None] + np.arange(taps)[None, :]
+    index = np.minimum(raw, n_in - 1)
+    band = np.where(raw < n_in, np.take_along_axis(weights, index, axis=1), 0.0)
+    return index, band.astype(np.float32)
+
+
+def _rows(source: Image, n_out: int) -> Image:
+    """``weights @ source`` onto ``n_out`` rows, over each output row's taps only."""
+    weights, index, band = _filter(source.shape[0], n_out)
+    if index.shape[1] > _MAX_TAPS:
+        dense: Image = weights @ source
+        return dense
+    out: Image = np.zeros((weights.shape[0], source.shape[1]), dtype=np.float32)
+    for tap in range(index.shape[1]):
+        out += band[:, tap, None] * source[index[:, tap]]
+    return out
+
+
+def _columns(source: Image, n_out: int) -> Image:
+    """``source @ weights.T`` onto ``n_out`` columns, over each output column's taps only."""
+    weights, index, band = _filter(source.shape[1], n_out)
+    if index.shape[1] > _MAX_TAPS:
+        dense: Image = source @ weights.T
+        return dense
+    out: Image = np.zeros((source.shape[0], weights.shape[0]), dtype=np.float32)
+    for tap in range(index.shape[1]):
+        out += source[:, index[:, tap]] * band[None, :, tap]
+    return out
+
+
 def resample(image: NDArray[np.floating], height: int, width: int) -> Image:
     """``image`` resampled to ``height`` x ``width`` (antialiased bilinear)."""
     if image.ndim != 2 or min(image.shape) < 1:
@@ -37,10 +95,7 @@ def resample(image: NDArray[np.floating], height: int, width: int) -> Image:
     if height < 1 or width < 1:
         raise UnsupportedImageError(f"resample: target {height}x{width} must be positive")
     source = np.asarray(image, dtype=np.float32)
-    rows = _weights(source.shape[0], height)
-    cols = _weights(source.shape[1], width)
-    out: Image = (rows @ source @ cols.T).astype(np.float32)
-    return out
+    return _columns(_rows(source, height), width)
 
 
 def fit(image: NDArray[np.floating], height: int, width: int, mode: ResizeMode) -> Image:

@@ -13,6 +13,9 @@
   CT benchmark and the nodule model's held-out evaluation).
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from acme.inference._events import completed_data, completed_id, failed_data, failed_id
 from acme.inference._flow import (
     LAST_WAIT_SECONDS,
@@ -25,7 +28,6 @@ from acme.inference._flow import (
     ms_since,
     run_series,
 )
-from acme.inference._nodules import DEFAULT_HU_WINDOW, Detection, score_candidates
 from acme.inference._runs import (
     RETRYABLE,
     Claim,
@@ -71,3 +73,15 @@ __all__ = [
     "score_candidates",
     "series_lock",
 ]
+
+if TYPE_CHECKING:
+    from acme.inference._nodules import DEFAULT_HU_WINDOW, Detection, score_candidates
+
+_NODULES = ("DEFAULT_HU_WINDOW", "Detection", "score_candidates")
+"""Imported on first use: the nodule search needs scipy, which only infer-ct runs."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _NODULES:
+        return getattr(importlib.import_module("acme.inference._nodules"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

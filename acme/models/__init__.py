@@ -14,6 +14,9 @@
 Errors are :class:`ModelError` subclasses; see :mod:`acme.models._errors`.
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from acme.events.models import Coding
 from acme.models._cache import Loaded, ModelCache, RuntimeOptions
 from acme.models._card import (
@@ -28,7 +31,6 @@ from acme.models._card import (
     OutputSpec,
     Training,
 )
-from acme.models._densenet import CHESTX_RAY14, build_densenet121, densenet121_card
 from acme.models._errors import (
     ChecksumMismatchError,
     CorruptModelError,
@@ -104,3 +106,19 @@ __all__ = [
     "validate_model",
     "version_key",
 ]
+
+if TYPE_CHECKING:
+    from acme.models._densenet import CHESTX_RAY14, build_densenet121, densenet121_card
+
+_LAZY = {
+    name: "acme.models._densenet"
+    for name in ("CHESTX_RAY14", "build_densenet121", "densenet121_card")
+}
+"""Names imported on first use: building a model needs the ``onnx`` package, which a
+function serving a model never does (its import takes seconds and tens of MB)."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

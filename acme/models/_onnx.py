@@ -10,16 +10,16 @@ it; and a blank batch run through it gives finite scores of shape [batch, labels
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
-from google.protobuf.message import DecodeError as ProtobufDecodeError
-from onnx import TensorProto
 
 from acme.models._card import ONNX_NAME, InputSpec, ModelCard
 from acme.models._errors import ChecksumMismatchError, CorruptModelError, ModelMismatchError
 from acme.models._session import ORT_ERRORS, open_session
+
+if TYPE_CHECKING:  # the onnx package is imported only to validate a model being registered
+    import onnx
 
 OnnxDim = int | str | None
 
@@ -43,6 +43,9 @@ def validate_model(card: ModelCard, data: bytes, *, where: str = ONNX_NAME) -> N
 
 
 def _parse(data: bytes, where: str) -> onnx.ModelProto:
+    import onnx
+    from google.protobuf.message import DecodeError as ProtobufDecodeError
+
     try:
         model = onnx.load_model_from_string(data)
     except (ProtobufDecodeError, ValueError, RuntimeError) as exc:
@@ -72,6 +75,9 @@ def _dims(value: onnx.ValueInfoProto) -> list[OnnxDim] | None:
 
 def _dtype(value: onnx.ValueInfoProto) -> str:
     """The numpy name of a tensor's element type (``float32``, ``float16``, ``uint8``...)."""
+    import onnx
+    from onnx import TensorProto
+
     elem_type = value.type.tensor_type.elem_type
     if elem_type == TensorProto.UNDEFINED:
         return "undefined"

@@ -8,7 +8,10 @@
   (GPU functions, which keep their model loaded meanwhile): ``com.openfaas.scale.zero-duration``;
 - ``serving.knative.dev/progress-deadline``: 600 s, 1200 s for GPU functions (a large image
   and perhaps a GPU node to add);
-- ``containerConcurrency`` and functions-framework's ``THREADS``: ``com.acme.concurrency``;
+- ``containerConcurrency`` and functions-framework's ``THREADS``: ``com.acme.concurrency``,
+  raised to the largest ``com.acme.trigger.<name>.concurrency`` (the deliveries of a trigger
+  the local router keeps in flight; in the cluster the broker sends as they come and the
+  replica's queue-proxy holds what is over this limit);
 - ``timeoutSeconds``: the longest trigger ``timeout``; HTTP functions the gateway's 300 s;
 - ``resources``: ``limits`` (``nvidia.com/gpu`` among them) and ``requests``;
 - ``env``: ``environment``, after ``envFrom`` the shared ConfigMaps and Secret;
@@ -67,7 +70,7 @@ def knative_service(name: str, spec: FunctionSpec) -> Manifest:
             "template": {
                 "metadata": {"labels": labels(name, "function"), "annotations": _scaling(spec)},
                 "spec": {
-                    "containerConcurrency": spec.annotations.concurrency,
+                    "containerConcurrency": spec.container_concurrency,
                     "timeoutSeconds": _timeout(name, spec),
                     "containers": [_container(spec)],
                     "volumes": [jwks_volume(), tmp_volume()],
@@ -109,7 +112,7 @@ def _timeout(name: str, spec: FunctionSpec) -> int:
 
 
 def _container(spec: FunctionSpec) -> Manifest:
-    env = {**spec.environment, "THREADS": str(spec.annotations.concurrency)}
+    env = {**spec.environment, "THREADS": str(spec.container_concurrency)}
     tcp = {"tcpSocket": {"port": PORT}}
     http = {"httpGet": {"path": "/openapi.json", "port": PORT}}
     ready = http if spec.signature == "http" else tcp  # HTTP: answers once its clients are up

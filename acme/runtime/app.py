@@ -143,6 +143,7 @@ def router_triggers(
             backoff_base=trigger.backoff,
             backoff_max=max(60.0, trigger.backoff),
             timeout=trigger.timeout,
+            concurrency=stack.functions[name].in_flight(trigger),
             audience=stack.functions[name].environment.get("ACME_EVENTS_AUDIENCE")
             or (settings.events_audience if settings is not None else None)
             or "",

@@ -6,6 +6,8 @@ The local equivalent of Knative Eventing's NATS JetStream broker
 - one durable pull consumer per trigger on the events stream, named ``<function>-<n>``
   (``n`` counts that function's triggers in order), its filter subject narrowed by the type;
 - an event whose type or extension attributes do not match is acked and skipped;
+- up to the trigger's ``concurrency`` events are in flight at once (each its own task), so
+  a slow delivery does not hold up the next ones;
 - matching events are POSTed in binary mode to the function's base URL from
   :meth:`Activator.lease`; a 2xx acks the message (and nothing else does);
 - 5xx, 408, 429, timeouts and connection errors NAK the message with the delay
@@ -87,6 +89,10 @@ class TriggerSpec(BaseModel):
     backoff_base: float = Field(0.2, gt=0, description="Seconds before the first retry.")
     backoff_max: float = Field(60.0, gt=0, description="Longest wait between attempts.")
     timeout: float = Field(30.0, gt=0, description="Seconds one HTTP attempt may take.")
+    concurrency: int | None = Field(
+        None, ge=1, le=1000,
+        description="Deliveries in flight at once; unset: ACME_ROUTER_CONCURRENCY.",
+    )  # fmt: skip
     audience: str = Field(
         "", description="Audience of the function's delivery tokens; empty: acme/functions/<fn>."
     )
@@ -255,7 +261,7 @@ class Router:
         dlq: DeadLetterQueue,
         http: httpx.AsyncClient,
     ) -> None:
-        slots = asyncio.Semaphore(self._settings.router_concurrency)
+        slots = asyncio.Semaphore(route.spec.concurrency or self._settings.router_concurrency)
         async with asyncio.TaskGroup() as handlers:
             while True:
                 await slots.acquire()

@@ -11,6 +11,7 @@ adds, encoded as annotations (docs/decisions/0030-stack-file.md)::
     com.acme.trigger.<name>.retry: "3"          # retries after the first delivery
     com.acme.trigger.<name>.backoff: "2s"       # first retry delay, doubled each time
     com.acme.trigger.<name>.timeout: "5m"       # one delivery's time limit
+    com.acme.trigger.<name>.concurrency: "8"    # deliveries in flight at once
     topic: acme.events.org.acme.imaging.series.completed   # OpenFaaS nats-connector only
 
 A type ending in ``*`` matches by prefix; other attributes must be equal. Scaling uses
@@ -58,7 +59,7 @@ __all__ = [
 Signature = Literal["cloudevent", "http"]
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 TRIGGER_PREFIX = "com.acme.trigger."
-TRIGGER_SETTINGS = ("retry", "backoff", "timeout")
+TRIGGER_SETTINGS = ("retry", "backoff", "timeout", "concurrency")
 SCALE_LABELS = ("zero", "zero-duration", "min", "max", "target", "type", "target-proportion")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -193,6 +194,10 @@ class Trigger(BaseModel):
     retry: int = Field(5, ge=0, le=100, description="Retries after the first delivery attempt.")
     backoff: Duration = Field(1.0, description="Delay before the first retry; doubles each time.")
     timeout: Duration = Field(60.0, description="Time limit of one delivery attempt.")
+    concurrency: int | None = Field(
+        None, ge=1, le=1000,
+        description="Deliveries in flight at once; unset: the function's com.acme.concurrency.",
+    )  # fmt: skip
 
     @property
     def event_type(self) -> str:
@@ -218,7 +223,10 @@ def _triggers_from(annotations: dict[str, object]) -> tuple[list[Trigger], list[
         value = annotations.pop(key)
         parts = key[len(TRIGGER_PREFIX) :].split(".")
         if not parts[0] or len(parts) > 2 or (len(parts) == 2 and parts[1] not in TRIGGER_SETTINGS):
-            expected = "com.acme.trigger.<name> or com.acme.trigger.<name>.retry|backoff|timeout"
+            expected = (
+                "com.acme.trigger.<name> or "
+                "com.acme.trigger.<name>.retry|backoff|timeout|concurrency"
+            )
             errors.append(_error((key,), "trigger_key", f"unknown key; expected {expected}"))
             continue
         field = "filters" if len(parts) == 1 else parts[1]
@@ -259,8 +267,9 @@ class Annotations(BaseModel):
         ge=1,
         le=1000,
         alias="com.acme.concurrency",
-        description="Requests one replica serves at once: Knative containerConcurrency and "
-        "functions-framework's THREADS in the cluster (acme up does not read it).",
+        description="Requests one replica serves at once, and the default of its triggers' "
+        "concurrency: Knative containerConcurrency (at least every trigger's) and "
+        "functions-framework's THREADS in the cluster.",
     )
     topic: tuple[str, ...] = Field((), alias="topic")
     triggers: tuple[Trigger, ...] = Field((), alias="com.acme.trigger")
@@ -281,7 +290,7 @@ class Annotations(BaseModel):
         errors += [
             _error((key,), "unknown_annotation", "unknown annotation; known: com.acme.signature, "
                    "com.acme.target, com.acme.concurrency, "
-                   "com.acme.trigger.<name>[.retry|.backoff|.timeout]")
+                   "com.acme.trigger.<name>[.retry|.backoff|.timeout|.concurrency]")
             for key in values
             if isinstance(key, str) and key.startswith("com.acme.") and key not in known
         ]  # fmt: skip
@@ -402,6 +411,16 @@ class FunctionSpec(BaseModel):
     @property
     def triggers(self) -> tuple[Trigger, ...]:
         return self.annotations.triggers
+
+    def in_flight(self, trigger: Trigger) -> int:
+        """Deliveries of ``trigger`` in flight at once: its own setting, else the function's."""
+        return trigger.concurrency or self.annotations.concurrency
+
+    @property
+    def container_concurrency(self) -> int:
+        """Requests one replica must serve at once: the function's concurrency, raised to its
+        busiest trigger's (Knative's ``containerConcurrency``)."""
+        return max([self.annotations.concurrency, *map(self.in_flight, self.triggers)])
 
 
 class Provider(BaseModel):

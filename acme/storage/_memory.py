@@ -58,6 +58,17 @@ class InMemoryObjectStore:
         objects[key] = _Stored(bytes(data), info)
         return info
 
+    def write(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        self.put(bucket, key, data, content_type=content_type, metadata=metadata)
+
     def get(self, bucket: str, key: str) -> bytes:
         return self._object("get_object", bucket, key).data
 

@@ -33,6 +33,21 @@ class S3ObjectStore:
         content_type: str = "application/octet-stream",
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
+        self.write(bucket, key, data, content_type=content_type, metadata=metadata)
+        info = self.head(bucket, key)
+        if info is None:
+            raise StorageError(f"put_object s3://{bucket}/{key}: object missing right after put")
+        return info
+
+    def write(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
         try:
             self._client.put_object(
                 Bucket=bucket,
@@ -43,10 +58,6 @@ class S3ObjectStore:
             )
         except (ClientError, BotoCoreError) as exc:
             raise self._error("put_object", bucket, key, exc) from exc
-        info = self.head(bucket, key)
-        if info is None:
-            raise StorageError(f"put_object s3://{bucket}/{key}: object missing right after put")
-        return info
 
     def get(self, bucket: str, key: str) -> bytes:
         try:

@@ -7,20 +7,17 @@ each upload, and the ingest metrics).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from dicom_ingest.api import routes
 from dicom_ingest.completion import complete_series
+from dicom_ingest.declared import complete_every_declared
 from dicom_ingest.ingest import ingest_object
-from dicom_ingest.routing import load_routing
+from dicom_ingest.routing import routing_of
 from dicom_ingest.sweep import sweep_inbox
 
 from acme.events import S3Object, Tick
 from acme.function import Context, Event, Rejected, cloudevent_function
 from acme.http import http_function
 from acme.outbox import relay
-
-DEFAULT_ROUTING = Path(__file__).with_name("routing.yml")
 
 
 @cloudevent_function("dicom-ingest")
@@ -31,7 +28,8 @@ def handler(ctx: Context, event: Event) -> None:
         case Tick():
             relay(ctx.db, ctx.bus)  # what was committed but not yet announced, platform-wide
             sweep_inbox(ctx, event.traceparent)
-            routing = load_routing(ctx.settings.routing_file or DEFAULT_ROUTING)
+            routing = routing_of(ctx)
+            complete_every_declared(ctx, routing, event.traceparent)
             complete_series(ctx, routing, event.traceparent)
         case _:
             raise Rejected(f"dicom-ingest does not handle {event.type}")

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from io import BytesIO
 
 import psycopg
+from dicom_ingest.declared import complete_declared
 from dicom_ingest.index import upsert_instance
 from dicom_ingest.inspect import Inspected, Invalid
 from dicom_ingest.quarantine import quarantine
@@ -47,7 +48,17 @@ def original_key(archive_key: str) -> str:
 def archive(
     ctx: Context, info: ObjectInfo, inspected: Inspected, sha256: str, traceparent: str | None
 ) -> LedgerEntry:
-    """Archive ``inspected`` (the object ``info``), or settle it against what is archived."""
+    """Archive ``inspected`` (the object ``info``), or settle it against what is archived;
+    then, out of the instance's lock, complete its series if its manifest is satisfied."""
+    entry = _archive_or_settle(ctx, info, inspected, sha256, traceparent)
+    if entry.outcome == "archived":
+        complete_declared(ctx, inspected.header.series_uid, traceparent)
+    return entry
+
+
+def _archive_or_settle(
+    ctx: Context, info: ObjectInfo, inspected: Inspected, sha256: str, traceparent: str | None
+) -> LedgerEntry:
     header = inspected.header
     key = canonical_archive_key(header.study_uid, header.series_uid, header.sop_uid)
     with ctx.db.connection() as conn, _sop_lock(conn, header.sop_uid):
@@ -112,9 +123,9 @@ def _write(ctx: Context, key: str, inspected: Inspected) -> None:
     bucket = ctx.settings.buckets.archive
     metadata = {SHA256_METADATA: inspected.header.sha256}
     if inspected.original is not None:
-        ctx.store.put(bucket, original_key(key), inspected.original)
+        ctx.store.write(bucket, original_key(key), inspected.original)
         metadata["original-key"] = original_key(key)
-    ctx.store.put(
+    ctx.store.write(
         bucket, key, inspected.archived, content_type="application/dicom", metadata=metadata
     )
 

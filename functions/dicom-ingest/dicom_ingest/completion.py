@@ -1,5 +1,6 @@
 """Series completion: a series with no new instance for its stable age is complete, once per
-completion.
+completion; so is a series whose completion manifest lists only indexed instances
+(:mod:`dicom_ingest.declared`, which completes through :func:`complete_in`).
 
 Run on every ``tick``. Each candidate is completed by one conditional ``UPDATE ... WHERE
 completed_at IS NULL RETURNING`` in a transaction that stages ``series.completed`` in the
@@ -20,7 +21,7 @@ from dicom_ingest.routing import RoutingConfig
 from psycopg.rows import dict_row
 
 from acme.events import EventType, SeriesCompleted, SeriesReopened, fact_id
-from acme.function import Context
+from acme.function import Context, Transaction
 from acme.lifecycle import Step, advance
 
 _CANDIDATES = """
@@ -32,8 +33,14 @@ ORDER BY last_instance_at LIMIT %s
 _COMPLETE = """
 UPDATE series SET completed_at = now(), pipeline = %(pipeline)s, completions = completions + 1
 WHERE series_uid = %(series_uid)s AND completed_at IS NULL
-  AND last_instance_at < now() - make_interval(secs => %(age)s)
+  AND (%(age)s::float8 IS NULL
+       OR last_instance_at < now() - make_interval(secs => %(age)s::float8))
 RETURNING study_uid, modality, body_part, instance_count, completed_at, completions
+"""
+
+_CLOSE_MANIFESTS = """
+UPDATE series_manifests SET closed_at = now(), closed_by = 'stable-age'
+WHERE series_uid = %s AND closed_at IS NULL
 """
 
 _STUDY_HAS_OPEN_SERIES = (
@@ -106,49 +113,62 @@ def _complete_one(
     ctx: Context, routing: RoutingConfig, series_uid: str, age: float, traceparent: str | None
 ) -> SeriesCompleted | None:
     with ctx.transaction() as tx:
-        conn = tx.conn
-        tags = conn.execute(
-            "SELECT routing_tags FROM series WHERE series_uid = %s", (series_uid,)
+        data = complete_in(tx, routing, series_uid, age, traceparent)
+        if data is not None:
+            tx.conn.execute(_CLOSE_MANIFESTS, (series_uid,))
+    if data is not None:
+        ctx.log.info(
+            "series completed", series_uid=series_uid, pipeline=data.pipeline, rule=data.rule,
+            completion=data.completion, by="stable-age",
+        )  # fmt: skip
+    return data
+
+
+def complete_in(
+    tx: Transaction,
+    routing: RoutingConfig,
+    series_uid: str,
+    age: float | None,
+    traceparent: str | None,
+) -> SeriesCompleted | None:
+    """Complete ``series_uid`` in ``tx`` unless it is complete already (or, with ``age``, had
+    an instance within it); stage its ``series.completed``."""
+    conn = tx.conn
+    tags = conn.execute(
+        "SELECT routing_tags FROM series WHERE series_uid = %s", (series_uid,)
+    ).fetchone()
+    if tags is None:
+        return None
+    pipeline, rule = routing.route(tags[0] or {})
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            _COMPLETE, {"pipeline": pipeline, "series_uid": series_uid, "age": age}
         ).fetchone()
-        if tags is None:
-            return None
-        pipeline, rule = routing.route(tags[0] or {})
-        with conn.cursor(row_factory=dict_row) as cur:
-            row = cur.execute(
-                _COMPLETE, {"pipeline": pipeline, "series_uid": series_uid, "age": age}
-            ).fetchone()
-        if row is None:  # another replica won, or an instance just arrived
-            return None
-        study_uid = str(row["study_uid"])
-        open_series = conn.execute(_STUDY_HAS_OPEN_SERIES, (study_uid,)).fetchone()
-        if open_series is not None and not open_series[0]:
-            advance(conn, study_uid, Step.SERIES_COMPLETED)
-        completion = int(row["completions"])
-        data = SeriesCompleted(
-            study_uid=study_uid,
-            series_uid=series_uid,
-            modality=str(row["modality"]),
-            body_part=row["body_part"],
-            pipeline=pipeline,
-            rule=rule,
-            instance_count=int(row["instance_count"]),
-            completion=completion,
-            completed_at=row["completed_at"].astimezone(UTC)
-            if row["completed_at"]
-            else datetime.now(UTC),
-        )
-        tx.emit(
-            EventType.SERIES_COMPLETED,
-            data,
-            traceparent=traceparent,
-            event_id=completed_event_id(series_uid, completion),
-        )
-    ctx.log.info(
-        "series completed",
+    if row is None:  # another replica won, or an instance just arrived
+        return None
+    study_uid = str(row["study_uid"])
+    open_series = conn.execute(_STUDY_HAS_OPEN_SERIES, (study_uid,)).fetchone()
+    if open_series is not None and not open_series[0]:
+        advance(conn, study_uid, Step.SERIES_COMPLETED)
+    completion = int(row["completions"])
+    data = SeriesCompleted(
+        study_uid=study_uid,
         series_uid=series_uid,
+        modality=str(row["modality"]),
+        body_part=row["body_part"],
         pipeline=pipeline,
         rule=rule,
+        instance_count=int(row["instance_count"]),
         completion=completion,
+        completed_at=row["completed_at"].astimezone(UTC)
+        if row["completed_at"]
+        else datetime.now(UTC),
+    )
+    tx.emit(
+        EventType.SERIES_COMPLETED,
+        data,
+        traceparent=traceparent,
+        event_id=completed_event_id(series_uid, completion),
     )
     return data
 

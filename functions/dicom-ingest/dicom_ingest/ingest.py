@@ -5,7 +5,8 @@ inbox for later (:mod:`dicom_ingest.backpressure`) → find the object's ledger 
 already: announce it again and remove the object) → count the try
 (:mod:`dicom_ingest.attempts`) → read it → validate it (:mod:`dicom_ingest.inspect`) →
 archive and index it, or settle it as a duplicate or a conflict (:mod:`dicom_ingest.archive`),
-or quarantine it → delete the inbox object. Every
+or quarantine it → delete the inbox object. A completion manifest (a key ending in
+``.series-manifest.json``) is recorded instead (:mod:`dicom_ingest.declared`). Every
 outcome is written to the ledger, with its announcement staged in the outbox, in the
 transaction that settles the object, so a sender can always look up what became of an upload
 and every settled object is announced. A crash anywhere before that
@@ -20,6 +21,7 @@ import hashlib
 from dicom_ingest.archive import archive
 from dicom_ingest.attempts import with_attempts
 from dicom_ingest.backpressure import ingest_paused
+from dicom_ingest.declared import declare
 from dicom_ingest.inspect import Invalid, inspect
 from dicom_ingest.quarantine import quarantine
 from dicom_ingest.settle import announce_again
@@ -27,15 +29,21 @@ from dicom_ingest.settle import announce_again
 from acme import ledger
 from acme.function import Context, Rejected
 from acme.ledger import LedgerEntry
+from acme.series_manifest import is_manifest_key
 from acme.storage import ObjectInfo, ObjectNotFoundError
 
-_SAID = {"archived": "stored", "duplicate": "duplicate", "quarantined": "quarantined"}
+_SAID = {
+    "archived": "stored",
+    "duplicate": "duplicate",
+    "quarantined": "quarantined",
+    "declared": "declared",
+}
 
 
 def ingest_object(ctx: Context, bucket: str, key: str, traceparent: str | None) -> str:
     """Ingest ``bucket/key``; return what happened: stored (archived), duplicate,
-    quarantined, gone (settled and removed by someone else) or deferred (left in the inbox
-    while the archive is short of space)."""
+    quarantined, declared (a manifest recorded), gone (settled and removed by someone else)
+    or deferred (left in the inbox while the archive is short of space)."""
     if bucket != ctx.settings.buckets.inbox:
         raise Rejected(
             f"bucket {bucket!r}: dicom-ingest only ingests {ctx.settings.buckets.inbox!r}"
@@ -50,7 +58,8 @@ def ingest_object(ctx: Context, bucket: str, key: str, traceparent: str | None) 
         done = ledger.settled(conn, info)
     if done is not None:
         return _SAID[announce_again(ctx, done, traceparent).outcome]
-    entry = with_attempts(ctx, info, traceparent, lambda: _ingest(ctx, info, traceparent))
+    step = declare if is_manifest_key(key) else _ingest
+    entry = with_attempts(ctx, info, traceparent, lambda: step(ctx, info, traceparent))
     return _SAID[entry.outcome] if entry is not None else "gone"
 
 

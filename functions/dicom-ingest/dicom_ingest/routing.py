@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from acme.errors import ConfigError
 from acme.events.values import Pipeline
+from acme.function import Context
 
 Tag = Literal[
     "Modality",
@@ -109,6 +110,14 @@ class RoutingConfig(BaseModel):
             if rule.matches(tags):
                 return rule.pipeline, rule.name
         return self.default_pipeline, None
+
+
+DEFAULT_ROUTING = Path(__file__).resolve().parents[1] / "routing.yml"
+
+
+def routing_of(ctx: Context) -> RoutingConfig:
+    """The routing rules this function runs with: ``ACME_ROUTING_FILE``, else routing.yml."""
+    return load_routing(ctx.settings.routing_file or DEFAULT_ROUTING)
 
 
 def load_routing(path: Path, setting: str = "ACME_ROUTING_FILE") -> RoutingConfig:

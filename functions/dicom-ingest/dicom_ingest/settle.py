@@ -69,7 +69,7 @@ def settle(ctx: Context, entry: LedgerEntry) -> LedgerEntry:
     if entry.outcome == "quarantined":
         rejected = entry.quarantine
         assert rejected is not None, "a quarantined entry names its quarantine entry"
-        ctx.store.put(
+        ctx.store.write(
             rejected.quarantine_bucket,
             f"{rejected.quarantine_key}.json",
             rejected.model_dump_json(indent=2).encode(),

@@ -17,7 +17,7 @@ def test_bench_cxr_writes_both_models_with_their_ratio(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         bench,
         ["cxr", "--iterations", "2", "--warmup", "1", "--out", str(out), "--device", "cpu"],
-        env={"ACME_MODELS_DIR": str(MODELS)},
+        env={"ACME_MODELS_DIR": str(MODELS), "ACME_CXR_HEATMAP_GRID": "2"},
     )
     assert result.exit_code == 0, result.output
     report = json.loads((out / "cxr.json").read_text())
@@ -32,4 +32,6 @@ def test_bench_cxr_writes_both_models_with_their_ratio(tmp_path: Path) -> None:
         assert fn["p95_ms"] >= fn["p50_ms"] > 0
         expected = fn["images_per_second"] / bare["images_per_second"]
         assert abs(entry["throughput_ratio"] - expected) < 0.01
+        assert entry["heatmap_grid"] == 2 and entry["heatmap_ms"] > 0
     assert "ratio" in result.output
+    assert "heatmap, grid 2 (4 occlusions)" in result.output

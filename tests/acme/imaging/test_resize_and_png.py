@@ -19,6 +19,7 @@ from acme.imaging import (
     to_display,
     to_model_input,
 )
+from acme.imaging._resize import _weights
 
 
 def test_downsampling_averages_and_keeps_constants() -> None:
@@ -89,3 +90,18 @@ def test_an_overlay_leaves_cold_pixels_as_they_were() -> None:
     assert rgb.shape == (4, 4, 3)
     assert (rgb[1:, 1:] == 128).all()
     assert rgb[0, 0, 0] > rgb[0, 0, 2]  # hot is red
+
+
+@pytest.mark.parametrize(
+    ("shape", "target"),
+    [((1024, 1024), (224, 224)), ((1955, 1841), (448, 448)), ((90, 70), (224, 224)),
+     ((5, 7), (3, 2)), ((3000, 40), (5, 40))],
+)  # fmt: skip
+def test_resampling_over_each_filter_band_is_the_full_weighted_sum(
+    shape: tuple[int, int], target: tuple[int, int]
+) -> None:
+    image = np.random.default_rng(3).random(shape, dtype=np.float32) * 4095
+    dense = _weights(shape[0], target[0]) @ image @ _weights(shape[1], target[1]).T
+    out = resample(image, *target)
+    assert out.shape == target and out.dtype == np.float32
+    np.testing.assert_allclose(out, dense, rtol=0, atol=4095 * 1e-6)

@@ -69,6 +69,24 @@ def test_concurrency_timeout_entry_point_and_settings() -> None:
     )
 
 
+def test_container_concurrency_covers_the_busiest_trigger(tmp_path: Path) -> None:
+    text = (
+        (REPO / "stack.yml")
+        .read_text()
+        .replace(
+            'com.acme.trigger.objects.concurrency: "8"',
+            'com.acme.trigger.objects.concurrency: "16"',
+        )
+    )
+    (tmp_path / "stack.yml").write_text(text)
+    stack = load_stack(tmp_path / "stack.yml")
+    spec = _service("dicom-ingest", stack)["spec"]["template"]["spec"]
+    assert spec["containerConcurrency"] == 16
+    env = {item["name"]: item["value"] for item in spec["containers"][0]["env"]}
+    assert env["THREADS"] == "16"
+    assert _service("dicom-ingest")["spec"]["template"]["spec"]["containerConcurrency"] == 8
+
+
 def test_event_only_functions_are_cluster_local_and_http_ones_reachable() -> None:
     for name, function in STACK.functions.items():
         labels = _service(name)["metadata"]["labels"]

@@ -395,6 +395,36 @@ def test_extension_filters_route_pipelines_to_their_functions(settings: Settings
     assert server.to("/cxr")[0].headers["ce-pipeline"] == "cxr"
 
 
+def test_a_trigger_keeps_its_own_number_of_deliveries_in_flight(settings: Settings) -> None:
+    """Three at a time (the trigger's setting, not the router's default of four): the fourth
+    event goes out only once one of the first three is answered."""
+    assert settings.router_concurrency == 4
+    trigger = TriggerSpec(function="fn", type=EventType.TICK, concurrency=3)
+    hold = 2.0
+    events = [_tick(sequence) for sequence in range(1, 7)]
+
+    async def scenario(server: Recorder) -> None:
+        router, _registry = _router(settings, [trigger], {"fn": server.url})
+        async with router.serving():
+            await _publish(settings, *events)
+
+            async def all_answered() -> bool:
+                return len(server.requests) == len(events)
+
+            await _eventually(all_answered, "every event delivered")
+            await asyncio.sleep(hold + 0.5)
+
+    with Recorder(then=Answer(delay=hold)) as server:
+        asyncio.run(scenario(server))
+    arrivals = sorted(request.at for request in server.requests)
+    # the first three were sent together, before any answer came back
+    assert arrivals[2] - arrivals[0] < hold
+    # every later one waited for a free slot: at most three open at any time
+    for index in range(3, len(arrivals)):
+        assert arrivals[index] - arrivals[index - 3] >= hold * 0.9, arrivals
+    assert sorted(r.headers["ce-id"] for r in server.requests) == sorted(e["id"] for e in events)
+
+
 class RestartingActivator:
     """Runs a real functions-framework process; starts a new one when it has died."""
 

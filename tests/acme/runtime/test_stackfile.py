@@ -99,6 +99,26 @@ def test_the_real_triggers_become_router_triggers() -> None:
     assert cxr.filters == {"pipeline": "cxr"}
     assert cxr.attempts == 4 and cxr.backoff_base == 5 and cxr.timeout == 300
     assert triggers[("dicom-ingest", "org.acme.imaging.tick")].attempts == 1
+    assert triggers[("dicom-ingest", "org.acme.imaging.tick")].concurrency == 1
+    assert triggers[("dicom-ingest", "com.amazonaws.s3.ObjectCreated:*")].concurrency == 8
+    assert cxr.concurrency == 2  # infer-cxr's com.acme.concurrency: no trigger setting
+
+
+def test_a_trigger_keeps_its_own_number_of_deliveries_in_flight(tmp_path: Path) -> None:
+    function = _with(
+        "annotations",
+        **{
+            "com.acme.concurrency": "3",
+            "com.acme.trigger.series.concurrency": "12",
+            "com.acme.trigger.qa": "type=org.acme.imaging.series.completed,pipeline=ct-qa",
+        },
+    )
+    stack = load_stack(_write(tmp_path, function))
+    spec = stack.functions["infer-cxr"]
+    triggers = router_triggers(stack, ["infer-cxr"])
+    in_flight = {t.filters["pipeline"]: t.concurrency for t in triggers}
+    assert in_flight == {"cxr": 12, "ct-qa": 3}
+    assert spec.container_concurrency == 12  # one replica can take the busiest trigger's
 
 
 def test_concurrency_is_read_from_its_annotation_with_a_default(tmp_path: Path) -> None:
@@ -195,6 +215,11 @@ def test_the_test_stack_file_loads_with_its_handlers() -> None:
         (
             _with("annotations", **{"com.acme.concurrency": "a few"}),
             "functions.infer-cxr.annotations.com.acme.concurrency: Input should be a valid integer",
+        ),
+        (
+            _with("annotations", **{"com.acme.trigger.series.concurrency": "0"}),
+            "functions.infer-cxr.annotations.com.acme.trigger.series.concurrency: Input should "
+            "be greater than or equal to 1, got '0'",
         ),
         (
             _with("limits", **{"nvidia.com/gpu": "two"}),

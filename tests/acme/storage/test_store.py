@@ -72,6 +72,19 @@ def test_put_get_head_list_copy_delete_round_trip(store: tuple[ObjectStore, str,
     assert [o.key for o in objects.list(inbox)] == ["modality/z.dcm", "other/y.dcm"]
 
 
+def test_write_stores_like_put_without_describing(store: tuple[ObjectStore, str, str]) -> None:
+    objects, inbox, _ = store
+    objects.write(
+        inbox, "w/a.dcm", DICOM_ISH, content_type="application/dicom", metadata={"k": "v"}
+    )
+    assert objects.get(inbox, "w/a.dcm") == DICOM_ISH
+    head = objects.head(inbox, "w/a.dcm")
+    assert head is not None and head.size == len(DICOM_ISH)
+    assert head.content_type == "application/dicom" and head.metadata == {"k": "v"}
+    objects.write(inbox, "w/a.dcm", b"replaced")
+    assert objects.get(inbox, "w/a.dcm") == b"replaced"
+
+
 def test_list_older_than(store: tuple[ObjectStore, str, str]) -> None:
     objects, inbox, _ = store
     objects.put(inbox, "fresh.dcm", b"x")
