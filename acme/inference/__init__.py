@@ -25,6 +25,7 @@ from acme.inference._flow import (
     Scored,
     Scorer,
     Unusable,
+    load_method,
     ms_since,
     run_series,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "failed_data",
     "failed_id",
     "indexed_series",
+    "load_method",
     "ms_since",
     "run_series",
     "score_candidates",

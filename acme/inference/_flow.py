@@ -44,7 +44,7 @@ from acme.inference._runs import (
     indexed_series,
     series_lock,
 )
-from acme.models import ModelCard, ModelError, Predictor
+from acme.models import ModelCache, ModelCard, ModelError, ModelRegistry, Predictor, RuntimeOptions
 from acme.outcomes import settle_inference
 
 LAST_WAIT_SECONDS = 60.0
@@ -94,6 +94,15 @@ class Method:
     def not_for_diagnosis(self) -> bool:
         card = self.card
         return card is None or not card.diagnostic_use
+
+
+def load_method(ctx: Context, models: ModelCache, name: str, version: str | None) -> Method:
+    """The registered model ``name`` (``version``, else the newest) as a run's method, loaded
+    once per process through ``models``."""
+    registry = ModelRegistry.of(ctx.store, ctx.settings)
+    loaded = models.get(registry, name, version, RuntimeOptions.of(ctx.settings))
+    card = loaded.predictor.card
+    return Method(card.name, card.version, loaded.predictor, loaded.load_ms)
 
 
 @dataclass

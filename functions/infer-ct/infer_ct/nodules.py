@@ -31,11 +31,12 @@ from acme.inference import (
     Method,
     Outcome,
     Scored,
+    load_method,
     ms_since,
     run_series,
     score_candidates,
 )
-from acme.models import LabelSpec, ModelCache, ModelRegistry, RuntimeOptions
+from acme.models import LabelSpec, ModelCache
 
 
 def find_nodules(
@@ -67,11 +68,7 @@ class NoduleScorer:
         return self.ctx.settings.ct_model_version
 
     def load(self, ctx: Context) -> Method:
-        registry = ModelRegistry.of(ctx.store, ctx.settings)
-        options = RuntimeOptions.of(ctx.settings)
-        loaded = self.models.get(registry, self.method_name, self.method_version, options)
-        card = loaded.predictor.card
-        return Method(card.name, card.version, loaded.predictor, loaded.load_ms)
+        return load_method(ctx, self.models, self.method_name, self.method_version)
 
     def score(
         self, ctx: Context, series: SeriesCompleted, claim: Claim, method: Method, clock: Clock

@@ -25,12 +25,10 @@ from numpy.typing import NDArray
 from acme.events import Finding, SeriesCompleted
 from acme.function import Context, Event
 from acme.imaging import to_model_input
-from acme.inference import Claim, Clock, Method, Outcome, Scored, ms_since, run_series
+from acme.inference import Claim, Clock, Method, Outcome, Scored, load_method, ms_since, run_series
 from acme.models import (
     ModelCache,
-    ModelRegistry,
     Predictor,
-    RuntimeOptions,
     best_images,
     series_findings,
 )
@@ -62,11 +60,7 @@ class CxrScorer:
         return self.ctx.settings.cxr_model_version
 
     def load(self, ctx: Context) -> Method:
-        registry = ModelRegistry.of(ctx.store, ctx.settings)
-        options = RuntimeOptions.of(ctx.settings)
-        loaded = self.models.get(registry, self.method_name, self.method_version, options)
-        card = loaded.predictor.card
-        return Method(card.name, card.version, loaded.predictor, loaded.load_ms)
+        return load_method(ctx, self.models, self.method_name, self.method_version)
 
     def score(
         self, ctx: Context, series: SeriesCompleted, claim: Claim, method: Method, clock: Clock
