@@ -51,11 +51,13 @@ def test_unreachable_endpoint_is_a_storage_error_naming_the_bucket(settings: Set
 
 def test_public_names() -> None:
     assert sorted(acme.storage.__all__) == [
+        "ArchiveSpace",
         "InMemoryObjectStore",
         "ObjectInfo",
         "ObjectNotFoundError",
         "ObjectStore",
         "S3ObjectStore",
+        "archive_space",
         "ensure_buckets",
         "make_s3_client",
     ]
