@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from buckets import drop_buckets
 from dicom_ingest.ingest import ingest_object
 from psycopg import sql
 from worklist_films import Call, Film, caller, films
@@ -36,17 +37,19 @@ def module_settings(
     database = f"test_{token}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    mine = stack_settings.model_copy(
+        update={
+            "home": tmp_path_factory.mktemp("worklist") / "home",
+            "database_url": admin_url.rsplit("/", 1)[0] + "/" + database,
+            "bucket_prefix": f"t{token}-",
+            "stream": f"TEST_{token}",
+            "subject_prefix": f"t{token}.events",
+        }
+    )
     try:
-        yield stack_settings.model_copy(
-            update={
-                "home": tmp_path_factory.mktemp("worklist") / "home",
-                "database_url": admin_url.rsplit("/", 1)[0] + "/" + database,
-                "bucket_prefix": f"t{token}-",
-                "stream": f"TEST_{token}",
-                "subject_prefix": f"t{token}.events",
-            }
-        )
+        yield mine
     finally:
+        drop_buckets(mine)
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
