@@ -214,15 +214,16 @@ class EmbeddedStack:
 
     def _start_all(self, servers: list[EmbeddedServer]) -> dict[str, str]:
         timeout = self.settings.startup_timeout
-        for server in servers:  # a configured port that is taken fails before anything starts
-            if getattr(self.settings, server.url_field) is None:
-                port = getattr(self.settings, server.port_field)
-                if port:
-                    claim_port(self.settings.host, port, env_name(server.port_field))
+        # a configured port that is taken fails before anything starts
+        checked = {
+            s.name: self._claim(s)
+            for s in servers
+            if getattr(self.settings, s.url_field) is None and getattr(self.settings, s.port_field)
+        }
         urls: dict[str, str] = {}
         for server in servers:
             configured: str | None = getattr(self.settings, server.url_field)
-            urls[server.name] = configured or self._launch(server)
+            urls[server.name] = configured or self._launch(server, checked.get(server.name))
         pending = list(servers)
         for attempt in range(1, _LAUNCH_ATTEMPTS + 1):
             # Launch on this thread, wait on others: PR_SET_PDEATHSIG follows the thread
@@ -251,13 +252,16 @@ class EmbeddedStack:
                 server.ready(urls[server.name])
         return urls
 
-    def _launch(self, server: EmbeddedServer) -> str:
-        port = claim_port(
-            self.settings.host,
-            getattr(self.settings, server.port_field),
-            env_name(server.port_field),
+    def _claim(self, server: EmbeddedServer) -> int:
+        """The configured port of ``server`` when it is free (a free one when it is 0)."""
+        port_field = server.port_field
+        return claim_port(
+            self.settings.host, getattr(self.settings, port_field), env_name(port_field)
         )
-        launch = server.launch(self.settings, self.home / server.name, port)
+
+    def _launch(self, server: EmbeddedServer, port: int | None = None) -> str:
+        """Start ``server`` on ``port`` (already claimed), else on the port it claims now."""
+        launch = server.launch(self.settings, self.home / server.name, port or self._claim(server))
         self._launches[server.name] = launch
         return launch.url
 

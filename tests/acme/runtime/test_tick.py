@@ -10,10 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import nats
-import nats.js.errors
+from jetstream import published
 
-from acme.bus import InMemoryBus, NatsBus, from_nats_message
+from acme.bus import InMemoryBus, NatsBus
 from acme.events.types import EventType
 from acme.runtime.tick import TICK_SOURCE, TickSource, tick_event
 from acme.settings import Settings
@@ -48,41 +47,7 @@ def test_a_source_ticks_once_per_slot_and_never_catches_up() -> None:
 
 
 def _tick_sequences(settings: Settings) -> list[int]:
-    async def read() -> list[int]:
-        client = await nats.connect(settings.nats_url)
-        try:
-            js = client.jetstream()
-            sub = await js.pull_subscribe(
-                settings.subject_for(EventType.TICK), stream=settings.stream
-            )
-            sequences: list[int] = []
-            while True:
-                try:
-                    messages = await sub.fetch(50, timeout=1)
-                except nats.errors.TimeoutError:
-                    return sequences
-                for message in messages:
-                    event = from_nats_message(message.headers, message.data)
-                    sequences.append(event.get_data()["sequence"])
-        finally:
-            await client.close()
-
-    return asyncio.run(read())
-
-
-def _ticking(settings: Settings) -> bool:
-    """True once a tick is in the stream (which a source creates when it connects)."""
-
-    async def count() -> int:
-        client = await nats.connect(settings.nats_url)
-        try:
-            return int((await client.jetstream().stream_info(settings.stream)).state.messages)
-        except nats.js.errors.NotFoundError:
-            return 0
-        finally:
-            await client.close()
-
-    return asyncio.run(count()) > 0
+    return [event.get_data()["sequence"] for event in published(settings, EventType.TICK)]
 
 
 def test_two_sources_tick_once_per_slot_with_increasing_sequences(
@@ -104,7 +69,7 @@ def test_two_sources_tick_once_per_slot_with_increasing_sequences(
     )
     try:
         deadline = time.monotonic() + 120
-        while not _ticking(settings):  # the process is up and ticking (imports are slow on a
+        while not _tick_sequences(settings):  # the process is up and ticking (imports are slow on a
             assert process.poll() is None, process.communicate()[1]  # loaded machine)
             assert time.monotonic() < deadline, "the tick process never ticked"
             time.sleep(0.2)
