@@ -3,7 +3,8 @@
 One embedded stack (NATS with JetStream, PostgreSQL, Redis, SeaweedFS) is started per test
 session on free loopback ports; a server whose ``ACME_*_URL`` is set in the environment is
 used instead of starting one. ``settings`` gives each test its own database, bucket prefix,
-JetStream stream and subject prefix, so tests never see each other's data.
+JetStream stream and subject prefix, so tests never see each other's data; its buckets are
+deleted after it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from buckets import drop_buckets
 from psycopg import sql
 
 from acme.settings import Settings, load_settings
@@ -63,17 +65,19 @@ def settings(stack_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     database = f"test_{token}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    mine = stack_settings.model_copy(
+        update={
+            "home": tmp_path / "home",
+            "database_url": admin_url.rsplit("/", 1)[0] + "/" + database,
+            "bucket_prefix": f"t{token}-",
+            "stream": f"TEST_{token}",
+            "subject_prefix": f"t{token}.events",
+        }
+    )
     try:
-        yield stack_settings.model_copy(
-            update={
-                "home": tmp_path / "home",
-                "database_url": admin_url.rsplit("/", 1)[0] + "/" + database,
-                "bucket_prefix": f"t{token}-",
-                "stream": f"TEST_{token}",
-                "subject_prefix": f"t{token}.events",
-            }
-        )
+        yield mine
     finally:
+        drop_buckets(mine)
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
