@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from buckets import drop_buckets
-from psycopg import sql
+from isolation import isolated
 
 from acme.settings import Settings, load_settings
 from acme.stack import EmbeddedStack
@@ -59,26 +56,5 @@ def stack_settings(embedded_stack: EmbeddedStack) -> Settings:
 @pytest.fixture
 def settings(stack_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """Per-test settings: a fresh empty database and unique bucket, stream and subject names."""
-    token = uuid.uuid4().hex[:10]
-    admin_url = stack_settings.database_url
-    assert admin_url is not None
-    database = f"test_{token}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    mine = stack_settings.model_copy(
-        update={
-            "home": tmp_path / "home",
-            "database_url": admin_url.rsplit("/", 1)[0] + "/" + database,
-            "bucket_prefix": f"t{token}-",
-            "stream": f"TEST_{token}",
-            "subject_prefix": f"t{token}.events",
-        }
-    )
-    try:
+    with isolated(stack_settings, tmp_path / "home") as mine:
         yield mine
-    finally:
-        drop_buckets(mine)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-            )

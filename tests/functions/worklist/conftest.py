@@ -3,15 +3,12 @@ ingest on the test servers, and the worklist API behind a test client with a tok
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from buckets import drop_buckets
 from dicom_ingest.ingest import ingest_object
-from psycopg import sql
+from isolation import isolated
 from worklist_films import Call, Film, caller, films
 
 from acme.auth import ensure_local_key
@@ -31,29 +28,8 @@ def module_settings(
 ) -> Iterator[Settings]:
     """Settings of one database, bucket prefix and stream for a whole test module (the films
     are ingested once per module; tests that change what is stored use ``settings``)."""
-    token = uuid.uuid4().hex[:10]
-    admin_url = stack_settings.database_url
-    assert admin_url is not None
-    database = f"test_{token}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    mine = stack_settings.model_copy(
-        update={
-            "home": tmp_path_factory.mktemp("worklist") / "home",
-            "database_url": admin_url.rsplit("/", 1)[0] + "/" + database,
-            "bucket_prefix": f"t{token}-",
-            "stream": f"TEST_{token}",
-            "subject_prefix": f"t{token}.events",
-        }
-    )
-    try:
+    with isolated(stack_settings, tmp_path_factory.mktemp("worklist") / "home") as mine:
         yield mine
-    finally:
-        drop_buckets(mine)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-            )
 
 
 def open_context(settings: Settings) -> Context:
