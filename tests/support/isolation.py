@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from botocore.exceptions import ClientError
 from psycopg import sql
 
 from acme.settings import Settings
@@ -49,18 +50,21 @@ def isolated(stack_settings: Settings, home: Path) -> Iterator[Settings]:
 
 
 def drop_buckets(settings: Settings) -> list[str]:
-    """Delete every bucket named with ``settings.bucket_prefix``, objects first; the names."""
+    """Delete the platform's buckets of ``settings.bucket_prefix``, objects first; the names
+    of those that existed. (By name: SeaweedFS lists no buckets to these credentials.)"""
     client = make_s3_client(settings)
-    names = [
-        b["Name"]
-        for b in client.list_buckets().get("Buckets", [])
-        if b["Name"].startswith(settings.bucket_prefix)
-    ]
     pages = client.get_paginator("list_objects_v2")
-    for name in names:
-        for page in pages.paginate(Bucket=name):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
-        client.delete_bucket(Bucket=name)
-    return names
+    dropped: list[str] = []
+    for name in settings.buckets.all():
+        try:
+            for page in pages.paginate(Bucket=name):
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys:
+                    client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+            client.delete_bucket(Bucket=name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("NoSuchBucket", "404"):
+                raise
+            continue
+        dropped.append(name)
+    return dropped
