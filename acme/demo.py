@@ -10,7 +10,6 @@ the result, and stops the platform. It succeeds only if all of that held.
 from __future__ import annotations
 
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -19,13 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from acme.db import Pool, make_pool
-from acme.errors import ServerError
 from acme.events import Finding
 from acme.inbox import batch_prefix, expand, send_files
 from acme.runtime.stackfile import load_stack
@@ -36,6 +33,7 @@ from acme.stack import connect_settings
 from acme.stack.ports import claim_port
 from acme.storage import S3ObjectStore, make_s3_client
 from acme.studies import StudySummary, study_summaries
+from acme.upprocess import stop, wait_ready
 
 PIPELINE_FUNCTIONS = {"cxr": "infer-cxr", "ct": "infer-ct", "ct-qa": "infer-ct"}
 REPORT_ROUTE = "/function/report/reports/"
@@ -90,7 +88,7 @@ def run_demo(
         with console.status(f"starting the platform, writing the sample studies (seed {seed})…"):
             manifest = write_samples(folder, seed=seed)  # while the platform starts
             written = time.monotonic() - began
-            _wait_ready(platform, f"http://{settings.host}:{port}/healthz", log, 180.0)
+            wait_ready(platform, f"http://{settings.host}:{port}/healthz", log, 180.0)
         console.print(
             f"samples written after {written:.1f}s, platform ready after "
             f"{time.monotonic() - began:.1f}s · gateway http://{settings.host}:{port}/ · log {log}"
@@ -99,27 +97,7 @@ def run_demo(
             connect_settings(settings), folder, manifest, deployed, console, timeout, began
         )
     finally:
-        platform.send_signal(signal.SIGTERM)
-        try:
-            platform.wait(60)
-        except subprocess.TimeoutExpired:
-            platform.kill()
-            platform.wait()
-
-
-def _wait_ready(platform: subprocess.Popen[bytes], url: str, log: Path, limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if platform.poll() is not None:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-            raise ServerError("acme up", f"exited with code {platform.returncode}:\n{tail}")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise ServerError("acme up", f"not ready after {limit:.0f}s; see {log}")
+        stop(platform)
 
 
 def _exercise(

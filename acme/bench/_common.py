@@ -9,23 +9,19 @@ import json
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from acme.errors import ServerError
 from acme.settings import Settings, load_settings
 from acme.stack import connect_settings
 from acme.stack.ports import free_port
+from acme.upprocess import stop, wait_ready
 
 __all__ = ["Bars", "machine", "percentile", "running_platform", "summary", "write_report"]
 
@@ -115,27 +111,9 @@ def running_platform(
             env=child, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     try:
-        _wait_ready(process, f"http://127.0.0.1:{port}/healthz", log)
+        wait_ready(process, f"http://127.0.0.1:{port}/healthz", log, 300.0)
         overrides = {k.removeprefix("ACME_").lower(): v for k, v in (env or {}).items()}
         yield connect_settings(load_settings(home=home, **overrides)), process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-            raise ServerError("acme up", f"exited with code {process.returncode}:\n{tail}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        time.sleep(0.3)
-    raise ServerError("acme up", f"not ready after 300s; see {log}")
