@@ -19,6 +19,7 @@ from psycopg import sql
 
 from acme.settings import Settings
 from acme.storage import make_s3_client
+from acme.storage._client import _MISSING_BUCKET, error_code
 
 
 @contextmanager
@@ -63,7 +64,7 @@ def drop_buckets(settings: Settings) -> list[str]:
                     client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
             client.delete_bucket(Bucket=name)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("NoSuchBucket", "404"):
+            if error_code(exc) not in _MISSING_BUCKET:
                 raise
             continue
         dropped.append(name)
