@@ -29,8 +29,8 @@ from acme.runtime.stackfile import load_stack
 from acme.samples import SampleManifest, write_samples
 from acme.samples.manifest import CtChestTruth, CxrTruth, SampleStudy
 from acme.settings import Settings
-from acme.stack import connect_settings
 from acme.stack.ports import claim_port
+from acme.stack.state import connect_settings
 from acme.storage import S3ObjectStore, make_s3_client
 from acme.studies import StudySummary, study_summaries
 from acme.upprocess import stop, wait_ready

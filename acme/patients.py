@@ -10,12 +10,14 @@ on, which ingest records as a conflict of the patient record. It holds PHI: neve
 from __future__ import annotations
 
 from datetime import date
-from typing import Final, Literal, get_args
+from typing import TYPE_CHECKING, Final, Literal, get_args
 
 import psycopg
 from psycopg.rows import TupleRow
 from pydantic import BaseModel, ConfigDict, Field
-from pydicom.dataset import Dataset
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "PATIENT_ATTRIBUTES",

@@ -18,7 +18,7 @@ import pytest
 from isolation import isolated
 
 from acme.settings import Settings, load_settings
-from acme.stack import EmbeddedStack
+from acme.stack.stack import EmbeddedStack
 
 
 @pytest.fixture(scope="session")

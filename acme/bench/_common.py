@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from acme.settings import Settings, load_settings
-from acme.stack import connect_settings
 from acme.stack.ports import free_port
+from acme.stack.state import connect_settings
 from acme.upprocess import stop, wait_ready
 
 __all__ = ["Bars", "machine", "percentile", "running_platform", "summary", "write_report"]

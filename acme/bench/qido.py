@@ -31,8 +31,8 @@ from acme.function import Context
 from acme.http import HttpApi, dispatcher_for
 from acme.runtime.stackfile import load_stack
 from acme.settings import Settings, load_settings
-from acme.stack import EmbeddedStack
-from acme.stack.status import URL_FIELDS
+from acme.stack.stack import EmbeddedStack
+from acme.stack.state import URL_FIELDS
 
 QUERIES: Final = {
     "list (OHIF's study list)": "limit=101&offset=0&fuzzymatching=false"

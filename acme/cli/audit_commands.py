@@ -30,7 +30,7 @@ from acme.db import Pool, make_pool
 from acme.events import AccessRecorded, EventType, new_event
 from acme.events.models import describe_validation_error
 from acme.settings import load_settings
-from acme.stack import connect_settings
+from acme.stack.state import connect_settings
 
 __all__ = ["audit"]
 

@@ -17,7 +17,7 @@ from acme.bus import connect
 from acme.errors import BusError
 from acme.runtime.dlq import DeadLetterEntry, DeadLetterQueue
 from acme.settings import Settings, load_settings
-from acme.stack import connect_settings
+from acme.stack.state import connect_settings
 
 __all__ = ["dlq"]
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from acme.models import ModelCard, ModelRegistry
 from acme.settings import load_settings
-from acme.stack import connect_settings
+from acme.stack.state import connect_settings
 from acme.storage import S3ObjectStore, ensure_buckets, make_s3_client
 
 

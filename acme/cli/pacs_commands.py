@@ -22,7 +22,7 @@ from acme.dicomnet.destinations import load_destinations
 from acme.dicomnet.senders import SendError, make_sender
 from acme.events import DispatchRequested, EventType, new_event
 from acme.settings import load_settings
-from acme.stack import connect_settings
+from acme.stack.state import connect_settings
 
 __all__ = ["pacs"]
 

@@ -8,7 +8,7 @@ import click
 
 from acme.auth._keyfile import ensure_key
 from acme.render import ClusterOptions, differences, render_knative, write
-from acme.runtime import load_stack
+from acme.runtime.stackfile import load_stack
 from acme.settings import load_settings
 
 _DEFAULTS = ClusterOptions()

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 from types import FrameType
@@ -17,16 +18,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from acme.auth import ensure_local_key
-from acme.bootstrap import bootstrap
-from acme.cli.data_commands import show_object
+from acme.cli.object_view import show_object
 from acme.cli.study_commands import show_study
 from acme.errors import AcmeError, ServerError
-from acme.runtime import PrefixedLines, Runtime, Stack, load_stack
+from acme.runtime.app import PrefixedLines, Runtime, settings_environment
+from acme.runtime.stackfile import Stack, load_stack
 from acme.settings import Settings, load_settings
-from acme.stack import EmbeddedStack, ServerHealth, stack_health
 from acme.stack.ports import claim_port
+from acme.stack.stack import EmbeddedStack
 from acme.stack.state import read_state, record_gateway, record_receiver
-from acme.stack.status import receiver_health
+from acme.stack.status import ServerHealth, receiver_health, stack_health
 
 
 @click.command()
@@ -64,12 +65,12 @@ def up() -> None:
         console.print(f"[bold green]servers ready[/] in {stack.state.ready_seconds:.1f}s")
         console.print(_health_table(stack_health(settings)))
         with console.status("creating buckets, stream and schema…"):
-            prepared = bootstrap(running)
-        if prepared.buckets_created or prepared.migrations_applied or prepared.models_registered:
+            prepared = _bootstrap(running)
+        if any(prepared.values()):
             console.print(
-                f"bootstrap: buckets created {prepared.buckets_created or 'none'}, "
-                f"migrations applied {prepared.migrations_applied or 'none'}, "
-                f"models registered {prepared.models_registered or 'none'}"
+                f"bootstrap: buckets created {prepared['buckets_created'] or 'none'}, "
+                f"migrations applied {prepared['migrations_applied'] or 'none'}, "
+                f"models registered {prepared['models_registered'] or 'none'}"
             )
         jwks = ensure_local_key(running)  # the local token issuer, unless a provider is set
         if jwks is not None:
@@ -82,6 +83,22 @@ def up() -> None:
         console.print("stopping servers…")
         stack.stop()
         console.print("stopped")
+
+
+def _bootstrap(settings: Settings) -> dict[str, list[str]]:
+    """``acme bootstrap`` against the started servers, in a child process as the cluster's
+    bootstrap Job runs it: what it imports (the model registry checks each ONNX graph with
+    onnx and onnxruntime) leaves with the child instead of staying in ``acme up``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "acme.cli.main", "bootstrap", "--json"],
+        env={**os.environ, **settings_environment(settings)},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise AcmeError(f"bootstrap failed: {lines[-1]}")
+    report: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report  # acme.bootstrap.BootstrapReport's fields
 
 
 async def _run_runtime(

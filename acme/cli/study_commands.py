@@ -11,7 +11,7 @@ from rich.table import Table
 from acme.db import make_pool
 from acme.lifecycle import StudyState
 from acme.settings import Settings, load_settings
-from acme.stack import connect_settings
+from acme.stack.state import connect_settings
 from acme.studies import StudySummary, study_summaries
 
 

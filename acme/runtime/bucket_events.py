@@ -31,7 +31,7 @@ from acme.bus import Bus, make_bus
 from acme.errors import EventError
 from acme.log import configure_logging, get_logger
 from acme.settings import Settings, load_settings
-from acme.stack import connect_settings
+from acme.stack.state import connect_settings
 
 __all__ = ["NotificationSource", "error_field", "main", "make_source", "publish_all", "run"]
 

@@ -18,7 +18,7 @@ from acme.dicomnet.journal import PostgresJournal
 from acme.dicomnet.receiver import DicomReceiver, ReceiverConfig
 from acme.log import configure_logging
 from acme.settings import load_settings
-from acme.stack import connect_settings
+from acme.stack.state import connect_settings
 from acme.storage import S3ObjectStore, make_s3_client
 
 __all__ = ["main"]

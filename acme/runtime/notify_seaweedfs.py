@@ -28,7 +28,7 @@ from acme.events.notifications import from_seaweedfs_webhook
 from acme.log import get_logger
 from acme.runtime.bucket_events import error_field, publish_all
 from acme.settings import Settings
-from acme.stack import read_state
+from acme.stack.state import read_state
 
 __all__ = ["WEBHOOK_PATH", "SeaweedfsWebhook", "webhook_address"]
 

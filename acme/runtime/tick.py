@@ -33,7 +33,7 @@ from acme.events.models import Tick
 from acme.events.types import EventType
 from acme.log import configure_logging, get_logger
 from acme.settings import load_settings
-from acme.stack import connect_settings
+from acme.stack.state import connect_settings
 
 __all__ = ["TICK_SOURCE", "TickSource", "main", "tick_event"]
 

@@ -1,15 +1,6 @@
-"""The embedded stack of real servers that ``acme up`` runs (docs/architecture.md §8)."""
+"""The embedded stack of real servers that ``acme up`` runs (docs/architecture.md §8).
 
-from acme.stack.stack import EmbeddedStack
-from acme.stack.state import ServerState, StackState, read_state
-from acme.stack.status import ServerHealth, connect_settings, stack_health
-
-__all__ = [
-    "EmbeddedStack",
-    "ServerHealth",
-    "ServerState",
-    "StackState",
-    "connect_settings",
-    "read_state",
-    "stack_health",
-]
+Import from the modules themselves (:mod:`acme.stack.stack`, :mod:`.state`, :mod:`.status`...):
+this package re-exports nothing, so a process that needs the state file (every function and
+platform service) does not import the servers, their probes and their clients.
+"""

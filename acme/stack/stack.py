@@ -28,15 +28,11 @@ from acme.errors import ConfigError, ServerError
 from acme.settings import Settings, env_name
 from acme.stack.health import ProbeFailure, redact
 from acme.stack.ports import claim_port
-from acme.stack.servers import (
-    EmbeddedServer,
-    Launch,
-    NatsServer,
-    PostgresServer,
-    RedisServer,
-    SeaweedfsServer,
-)
-from acme.stack.servers.seaweedfs import webhook_url
+from acme.stack.servers.base import EmbeddedServer, Launch
+from acme.stack.servers.nats import NatsServer
+from acme.stack.servers.postgres import PostgresServer
+from acme.stack.servers.redis import RedisServer
+from acme.stack.servers.seaweedfs import SeaweedfsServer, webhook_url
 from acme.stack.state import ServerState, StackState, clear_state, read_state, write_state
 
 _POLL_SECONDS = 0.2

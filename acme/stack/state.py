@@ -13,6 +13,11 @@ from pathlib import Path
 import psutil
 from pydantic import BaseModel, ConfigDict
 
+from acme.settings import Settings
+
+URL_FIELDS = {"nats": "nats_url", "postgres": "database_url", "redis": "redis_url", "s3": "s3_url"}
+"""Each server's name in the state file -> the setting holding its URL."""
+
 
 class ServerState(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -92,3 +97,16 @@ def record_receiver(home: Path, receiver: ReceiverState) -> None:
 
 def clear_state(home: Path) -> None:
     state_path(home).unlink(missing_ok=True)
+
+
+def connect_settings(settings: Settings) -> Settings:
+    """``settings`` with each unset server URL taken from the running stack's state file."""
+    state = read_state(settings.home.resolve())
+    if state is None or not state.is_running():
+        return settings
+    updates = {
+        field: state.servers[name].url
+        for name, field in URL_FIELDS.items()
+        if getattr(settings, field) is None and name in state.servers
+    }
+    return settings.model_copy(update=updates)

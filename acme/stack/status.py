@@ -17,9 +17,7 @@ from acme.stack.health import (
     redact,
     s3_prober,
 )
-from acme.stack.state import read_state
-
-URL_FIELDS = {"nats": "nats_url", "postgres": "database_url", "redis": "redis_url", "s3": "s3_url"}
+from acme.stack.state import URL_FIELDS, connect_settings, read_state
 
 
 class ServerHealth(BaseModel):
@@ -40,19 +38,6 @@ class ServerHealth(BaseModel):
     """The DICOM receiver's AE title (only on its row)."""
     port: int | None = None
     """The DICOM receiver's port (only on its row)."""
-
-
-def connect_settings(settings: Settings) -> Settings:
-    """``settings`` with each unset server URL taken from the running stack's state file."""
-    state = read_state(settings.home.resolve())
-    if state is None or not state.is_running():
-        return settings
-    updates = {
-        field: state.servers[name].url
-        for name, field in URL_FIELDS.items()
-        if getattr(settings, field) is None and name in state.servers
-    }
-    return settings.model_copy(update=updates)
 
 
 def stack_health(settings: Settings, timeout: float = 3.0) -> list[ServerHealth]:

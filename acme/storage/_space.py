@@ -15,7 +15,7 @@ from pathlib import Path
 
 from acme.errors import ConfigError
 from acme.settings import Settings
-from acme.stack.servers.seaweedfs import data_folder
+from acme.stack.layout import data_folder
 
 __all__ = ["ArchiveSpace", "archive_space"]
 

@@ -32,7 +32,7 @@ from acme.events.models import (
     SeriesCompleted,
     Timings,
 )
-from acme.runtime import load_stack
+from acme.runtime.stackfile import load_stack
 from acme.settings import Settings
 
 STUDY, SERIES = "1.2.826.0.1.3680043.8.498.77", "1.2.826.0.1.3680043.8.498.77.1"

@@ -15,8 +15,7 @@ from typing import IO
 import httpx
 
 from acme.settings import Settings, load_settings
-from acme.stack import connect_settings
-from acme.stack.state import read_state
+from acme.stack.state import connect_settings, read_state
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,7 @@ from stackprocs import alive
 
 from acme.cli.main import cli
 from acme.settings import Settings, load_settings
-from acme.stack import connect_settings
-from acme.stack.state import StackState, read_state
+from acme.stack.state import StackState, connect_settings, read_state
 
 
 class FaultPlatform:

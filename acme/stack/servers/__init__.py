@@ -1,17 +1,5 @@
-"""One adapter per embedded server; each knows how to launch and probe its program."""
+"""One adapter per embedded server; each knows how to launch and probe its program.
 
-from acme.stack.servers.base import EmbeddedServer, Launch, binary
-from acme.stack.servers.nats import NatsServer
-from acme.stack.servers.postgres import PostgresServer
-from acme.stack.servers.redis import RedisServer
-from acme.stack.servers.seaweedfs import SeaweedfsServer
-
-__all__ = [
-    "EmbeddedServer",
-    "Launch",
-    "NatsServer",
-    "PostgresServer",
-    "RedisServer",
-    "SeaweedfsServer",
-    "binary",
-]
+Import from the modules themselves (:mod:`acme.stack.servers.base`, :mod:`.seaweedfs`...): the
+package re-exports nothing, so using one server's module does not import the others.
+"""

@@ -13,6 +13,7 @@ from pathlib import Path
 from acme.auth._keyfile import shared_secret
 from acme.settings import Settings
 from acme.stack.health import s3_prober
+from acme.stack.layout import S3_SERVER, data_folder
 from acme.stack.ports import free_ports
 from acme.stack.process import ManagedProcess
 from acme.stack.servers.base import Launch, binary
@@ -31,8 +32,6 @@ _OTHER_LISTENERS = (
     "admin.port.grpc",
     "webdav.port",
 )
-
-_DATA = "data"
 
 NOTIFICATION_TOML = """\
 # Written by `acme up`: the filer posts every event to the bucket-events adapter.
@@ -59,17 +58,12 @@ def webhook_token_path(settings: Settings) -> Path:
     return (settings.home / "auth" / "webhook-token").resolve()
 
 
-def data_folder(home: Path) -> Path:
-    """Where the embedded SeaweedFS keeps its volumes (and so the archive's bytes)."""
-    return home / SeaweedfsServer.name / _DATA
-
-
 def webhook_url(settings: Settings, port: int) -> str:
     return f"http://{settings.host}:{port}/seaweedfs"
 
 
 class SeaweedfsServer:
-    name = "s3"
+    name = S3_SERVER
     url_field = "s3_url"
     port_field = "s3_port"
 
@@ -80,7 +74,7 @@ class SeaweedfsServer:
         )
 
     def launch(self, settings: Settings, datadir: Path, port: int) -> Launch:
-        data = datadir / _DATA  # datadir is <home>/s3: data_folder(home)
+        data = data_folder(settings.home.resolve())  # under datadir, <home>/s3
         data.mkdir(parents=True, exist_ok=True)
         token = shared_secret(webhook_token_path(settings))
         config = datadir / "notification.toml"

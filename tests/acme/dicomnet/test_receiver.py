@@ -220,7 +220,7 @@ def test_stopped_object_storage_answers_out_of_resources_never_success(
     from acme.dicomnet.journal import PostgresJournal
     from acme.dicomnet.receiver import ReceiverConfig
     from acme.stack.ports import free_port
-    from acme.stack.servers import SeaweedfsServer
+    from acme.stack.servers.seaweedfs import SeaweedfsServer
     from acme.storage import ensure_buckets, make_s3_client
 
     s3_settings = settings.model_copy(update={"home": tmp_path})

@@ -18,7 +18,7 @@ from fault_platform import FaultPlatform
 from fault_rounds import Round, indexed, run_round
 
 from acme.db import Pool
-from acme.stack import stack_health
+from acme.stack.status import stack_health
 
 FIRST_FEW = 30
 PAUSE_SECONDS = 10.0

@@ -8,7 +8,7 @@ from manifests import INFRA, REPO, documents
 
 from acme.render import ClusterOptions
 from acme.render._eventing import brokers, sink_binding, tick_source, triggers
-from acme.runtime import load_stack
+from acme.runtime.stackfile import load_stack
 
 STACK = load_stack(REPO / "stack.yml")
 OPTIONS = ClusterOptions()

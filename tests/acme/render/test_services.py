@@ -11,8 +11,7 @@ from manifests import REPO
 
 from acme.render import RenderError, render_knative
 from acme.render._services import knative_service
-from acme.runtime import load_stack
-from acme.runtime.stackfile import Stack
+from acme.runtime.stackfile import Stack, load_stack
 
 STACK = load_stack(REPO / "stack.yml")
 

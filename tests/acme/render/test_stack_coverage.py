@@ -17,7 +17,7 @@ from manifests import INFRA, REPO, documents
 
 from acme.events import EventType
 from acme.events.types import OBJECT_CREATED_PREFIX
-from acme.runtime import load_stack
+from acme.runtime.stackfile import load_stack
 
 STACK = load_stack(REPO / "stack.yml")
 PLATFORM_SOURCES = {

@@ -10,7 +10,7 @@ from manifests import INFRA, REPO
 
 from acme.cli.main import cli
 from acme.render import differences, render_knative, write
-from acme.runtime import load_stack
+from acme.runtime.stackfile import load_stack
 
 
 def test_the_committed_manifests_are_what_stack_yml_gives() -> None:

@@ -31,8 +31,8 @@ from acme.runtime.notify_minio import DURABLE, MinioNatsSource
 from acme.runtime.notify_seaweedfs import SeaweedfsWebhook
 from acme.runtime.notify_sqs import SqsSource
 from acme.settings import Settings
-from acme.stack import read_state
 from acme.stack.servers.seaweedfs import webhook_token_path
+from acme.stack.state import read_state
 
 NOTIFICATIONS = Path(__file__).resolve().parents[2] / "fixtures/notifications"
 SEAWEEDFS_LINES = (NOTIFICATIONS / "seaweedfs-webhook-multipart.jsonl").read_text().splitlines()

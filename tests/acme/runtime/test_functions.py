@@ -17,15 +17,10 @@ import psutil
 import pytest
 from loops import run
 
-from acme.runtime import (
-    FunctionPool,
-    FunctionStartError,
-    RuntimeMetrics,
-    UnknownFunction,
-    function_launches,
-    load_stack,
-    settings_environment,
-)
+from acme.runtime.app import function_launches, settings_environment
+from acme.runtime.functions import FunctionPool, FunctionStartError, UnknownFunction
+from acme.runtime.metrics import RuntimeMetrics
+from acme.runtime.stackfile import load_stack
 from acme.settings import Settings, load_settings
 
 TEST_STACK = Path(__file__).resolve().parents[2] / "fixtures" / "functions" / "stack.yml"

@@ -18,10 +18,14 @@ from delivery import unused_signer
 from loops import run
 
 from acme.auth import DeliverySigner, DeliveryVerifier, Unauthenticated
-from acme.runtime import FunctionStatus, Gateway, Runtime, RuntimeMetrics, load_stack
+from acme.runtime.app import Runtime
 from acme.runtime.forwarding import Forwarding
+from acme.runtime.functions import FunctionStatus
+from acme.runtime.gateway import Gateway
+from acme.runtime.metrics import RuntimeMetrics
+from acme.runtime.stackfile import load_stack
 from acme.settings import load_settings
-from acme.stack import ServerHealth
+from acme.stack.status import ServerHealth
 
 TEST_STACK = Path(__file__).resolve().parents[2] / "fixtures" / "functions" / "stack.yml"
 

@@ -22,7 +22,7 @@ from stackprocs import (
     wait_for_state,
 )
 
-from acme.stack import StackState
+from acme.stack.state import StackState
 
 
 def _write_data(state: StackState) -> None:

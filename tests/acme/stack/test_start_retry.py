@@ -9,10 +9,10 @@ import pytest
 
 from acme.errors import ServerError
 from acme.settings import Settings, load_settings
-from acme.stack import EmbeddedStack
 from acme.stack.health import ProbeFailure
 from acme.stack.process import ManagedProcess
-from acme.stack.servers import Launch
+from acme.stack.servers.base import Launch
+from acme.stack.stack import EmbeddedStack
 
 
 class FlakyServer:

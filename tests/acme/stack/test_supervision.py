@@ -13,10 +13,11 @@ import psycopg
 import redis
 
 from acme.settings import Settings, load_settings
-from acme.stack import EmbeddedStack, stack_health
 from acme.stack.process import ManagedProcess
-from acme.stack.servers import Launch
+from acme.stack.servers.base import Launch
+from acme.stack.stack import EmbeddedStack
 from acme.stack.state import read_state
+from acme.stack.status import stack_health
 
 
 class Crashing:

@@ -28,7 +28,7 @@ from acme.auth import (
 from acme.events import EventType
 from acme.function import Context
 from acme.http import HttpApi, Route, dispatcher_for
-from acme.runtime import load_stack
+from acme.runtime.stackfile import load_stack
 from acme.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]

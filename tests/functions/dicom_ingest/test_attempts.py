@@ -20,7 +20,7 @@ from acme.errors import StorageError
 from acme.events import EventType
 from acme.function import Context
 from acme.http import dispatcher_for
-from acme.runtime import load_stack
+from acme.runtime.stackfile import load_stack
 from acme.samples import SampleManifest
 from acme.settings import Settings
 

@@ -22,8 +22,8 @@ from acme.function import Context
 from acme.http import dispatcher_for
 from acme.samples import SampleManifest
 from acme.settings import Settings
-from acme.stack import EmbeddedStack
-from acme.stack.servers.seaweedfs import data_folder
+from acme.stack.layout import data_folder
+from acme.stack.stack import EmbeddedStack
 from acme.storage import archive_space
 
 PAUSED = "ingest paused: the archive volume has less free space than"
