@@ -7,7 +7,7 @@
 #
 # "platform" runs the router, the tick source, the bucket-events adapter and the bootstrap
 # Job; each function stage adds its folder to "function", whose entry command is
-# functions-framework. tests/acme/render/test_dockerfile.py checks the stages against stack.yml.
+# acme-function (functions-framework's app in one waitress process, acme/runtime/serve.py). tests/acme/render/test_dockerfile.py checks the stages against stack.yml.
 
 FROM python:3.11-slim-bookworm AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -34,7 +34,7 @@ WORKDIR /srv/function
 USER 10001
 EXPOSE 8080
 # listens on PORT (Knative sets it; 8080 otherwise) on every address of the container
-ENTRYPOINT ["functions-framework", "--source", "/srv/function/main.py"]
+ENTRYPOINT ["acme-function", "--source", "/srv/function/main.py"]
 
 FROM function AS dicom-ingest
 COPY functions/dicom-ingest/ /srv/function/

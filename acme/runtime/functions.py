@@ -1,6 +1,6 @@
 """Function processes: the pool that starts, supervises and scales functions to zero.
 
-Each function runs as its own ``functions-framework`` process on a free loopback port. An
+Each function runs as its own process (:mod:`acme.runtime.serve`) on a free loopback port. An
 always-on function starts with the pool and is restarted with exponential backoff whenever it
 exits. A scale-to-zero function has no process until :meth:`FunctionPool.lease` needs it;
 concurrent leases share one start, and the process is stopped once no lease has been open for
@@ -99,18 +99,19 @@ class ProcessLaunch:
 
 @dataclass(frozen=True, kw_only=True)
 class FunctionLaunch(ProcessLaunch):
-    """A function: ``main.py``'s ``target`` served by functions-framework on a free port."""
+    """A function: ``main.py``'s ``target`` served on a free port by :mod:`acme.runtime.serve`
+    (functions-framework's app in one waitress process)."""
 
     main: Path
     target: str
     signature: Literal["cloudevent", "http"]
-    # A function is stopped once nobody holds a lease on it (no request in flight): gunicorn's
-    # quick shutdown, rather than its graceful one that lingers on idle keep-alive connections.
+    # A function is stopped once nobody holds a lease on it (no request in flight): SIGINT
+    # ends waitress's loop at once, rather than waiting on idle keep-alive connections.
     stop_signal: signal.Signals = signal.SIGINT
 
     def argv(self, host: str, port: int) -> list[str]:
         return [
-            sys.executable, "-m", "functions_framework", "--source", str(self.main),
+            sys.executable, "-m", "acme.runtime.serve", "--source", str(self.main),
             "--target", self.target, "--signature-type", self.signature,
             "--host", host, "--port", str(port),
         ]  # fmt: skip

@@ -11,7 +11,7 @@ from dockerfile_parse import DockerfileParser
 from manifests import REPO
 
 from acme.render import ClusterOptions
-from acme.runtime import load_stack
+from acme.runtime.stackfile import load_stack
 
 STACK = load_stack(REPO / "stack.yml")
 
@@ -88,9 +88,9 @@ def test_every_function_image_has_a_stage_copying_its_folder_with_its_entry_poin
         ], stage  # fmt: skip
 
 
-def test_the_function_entry_command_is_functions_framework_on_main_py() -> None:
+def test_the_function_entry_command_serves_main_py() -> None:
     entry = _stages()["function"].entrypoint
-    assert entry == ["functions-framework", "--source", "/srv/function/main.py"]
+    assert entry == ["acme-function", "--source", "/srv/function/main.py"]
 
 
 def test_the_platform_stage_carries_the_stack_file_and_models_and_names_the_image() -> None:

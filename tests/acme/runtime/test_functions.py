@@ -191,6 +191,16 @@ def test_an_open_lease_keeps_a_function_past_its_idle_time(
     _wait_for(lambda: _status(pool, "sleeper")["state"] == "stopped")
 
 
+def test_a_function_is_one_process_answering_itself(
+    pool: FunctionPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    """No arbiter and worker pair: the process the pool started is the one that answers."""
+    answering = run(loop, _get(pool, "echo")).json()["pid"]
+    started = _status(pool, "echo")["pid"]
+    assert answering == started
+    assert psutil.Process(started).children() == []
+
+
 def test_a_killed_always_on_function_is_restarted(
     pool: FunctionPool, loop: asyncio.AbstractEventLoop, lines: Lines
 ) -> None:

@@ -1,0 +1,38 @@
+"""acme-function: functions-framework's options, its THREADS, and one-line start errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from acme.runtime.serve import main, threads_from_environment
+
+HELLO = Path(__file__).parents[2] / "fixtures" / "functions" / "hello" / "main.py"
+
+
+def test_threads_default_to_four_per_cpu_as_in_functions_framework() -> None:
+    assert threads_from_environment({}) == (os.cpu_count() or 1) * 4
+    assert threads_from_environment({"THREADS": "3"}) == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "four"])
+def test_threads_that_are_not_a_positive_number_are_refused(value: str) -> None:
+    with pytest.raises(click.BadParameter, match="THREADS"):
+        threads_from_environment({"THREADS": value})
+
+
+def test_a_missing_target_is_one_line_and_exit_status_1() -> None:
+    result = CliRunner().invoke(main, ["--source", str(HELLO), "--target", "nope"])
+    assert result.exit_code == 1
+    assert "expected to contain a function named 'nope'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_source_file_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--source", str(tmp_path / "main.py"), "--target", "x"])
+    assert result.exit_code == 1
+    assert "main.py that is expected to define function doesn't exist" in result.output
