@@ -71,17 +71,63 @@ def display_frames(
     ``voi="header"`` uses the VOI LUT Sequence, else Window Center/Width, else falls back to
     ``percentiles`` of the frame; ``"percentile"`` always uses the percentiles.
     """
-    photometric = _check_grayscale(ds)
+    inverted = _check_grayscale(ds) == "MONOCHROME1"
     stored = _decode(ds)
     frames = stored if stored.ndim == 3 else stored[np.newaxis]
     images = []
     for index, frame in enumerate(frames):
-        values = apply_modality_lut(frame, ds)
-        pixels, how = _apply_voi(values, ds, voi, percentiles)
-        if photometric == "MONOCHROME1":
-            pixels = 1.0 - pixels
-        images.append(DisplayImage(pixels=pixels.astype(np.float32), frame=index, voi=how))
+        table = _window_table(frame, ds, voi, inverted)
+        if table is not None:
+            values, low, how = table
+            pixels = values[np.subtract(frame, low, dtype=np.intp)]
+        else:
+            pixels, how = _display_values(frame, ds, voi, percentiles, inverted)
+        images.append(DisplayImage(pixels=pixels, frame=index, voi=how))
     return images
+
+
+def _display_values(
+    stored: NDArray[np.generic],
+    ds: Dataset,
+    voi: VoiMode,
+    percentiles: tuple[float, float],
+    inverted: bool,
+) -> tuple[Image, str]:
+    """Stored values -> Modality LUT -> VOI -> MONOCHROME1 inversion, as float32."""
+    values = apply_modality_lut(stored, ds)
+    pixels, how = _apply_voi(values, ds, voi, percentiles)
+    if inverted:
+        pixels = 1.0 - pixels
+    return pixels.astype(np.float32), how
+
+
+def _window_table(
+    frame: NDArray[np.generic], ds: Dataset, voi: VoiMode, inverted: bool
+) -> tuple[Image, int, str] | None:
+    """The display value of every stored value from the frame's lowest to its highest, when
+    the frame is integral and windowed: the lowest value, and the window used.
+
+    A rescale or Modality LUT and a window map each value on its own (a VOI LUT Sequence is
+    scaled by its output range and the percentile fallback depends on the whole frame, so
+    they do not), and a large radiograph holds millions of pixels but a few thousand distinct
+    values: mapping each value once and looking the frame up in the table gives the same
+    display values at a fraction of the work (the stored-value-indexed LUTs of PS3.3 C.11).
+    None when that does not hold or the table would not be smaller than the frame.
+    """
+    if voi != "header" or _voi_lut_of(ds) is not None or not _windowed(ds):
+        return None
+    if not np.issubdtype(frame.dtype, np.integer):
+        return None
+    low, high = int(frame.min()), int(frame.max())
+    if high - low + 1 > min(_TABLE_LIMIT, frame.size):
+        return None
+    grid = np.arange(low, high + 1, dtype=frame.dtype)
+    values, how = _display_values(grid, ds, voi, (0.0, 100.0), inverted)
+    return values, low, how
+
+
+_TABLE_LIMIT = 1 << 16
+"""Most stored values a window table holds (16-bit data)."""
 
 
 def _check_grayscale(ds: Dataset) -> str:
@@ -114,17 +160,29 @@ def _apply_voi(
     values: NDArray[np.generic], ds: Dataset, mode: VoiMode, percentiles: tuple[float, float]
 ) -> tuple[NDArray[np.float64], str]:
     if mode == "header":
-        lut = ds.get("VOILUTSequence")
-        if lut and "LUTDescriptor" in lut[0] and "LUTData" in lut[0]:
+        if _voi_lut_of(ds) is not None:
             return _voi_lut(values, ds), "VOI LUT"
-        center, width = ds.get("WindowCenter"), ds.get("WindowWidth")
-        if center is not None and width is not None:
+        if _windowed(ds):
+            center, width = ds.get("WindowCenter"), ds.get("WindowWidth")
             function = str(ds.get("VOILUTFunction", "LINEAR")).strip().upper() or "LINEAR"
             c, w = _first(center, "WindowCenter"), _first(width, "WindowWidth")
             return window(values, c, w, function), f"window {c:g}/{w:g} {function}"
     low, high = np.percentile(np.asarray(values, dtype=np.float64), percentiles)
     how = f"percentiles {percentiles[0]:g}-{percentiles[1]:g}"
     return _scale(values, float(low), float(high)), how
+
+
+def _voi_lut_of(ds: Dataset) -> Dataset | None:
+    """The first item of a usable VOI LUT Sequence (0028,3010), if any."""
+    lut = ds.get("VOILUTSequence")
+    if lut and "LUTDescriptor" in lut[0] and "LUTData" in lut[0]:
+        item: Dataset = lut[0]
+        return item
+    return None
+
+
+def _windowed(ds: Dataset) -> bool:
+    return ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None
 
 
 def _voi_lut(values: NDArray[np.generic], ds: Dataset) -> NDArray[np.float64]:

@@ -17,6 +17,7 @@ from acme.imaging import (
     to_model_input,
     window,
 )
+from acme.imaging._display import _display_values, _window_table
 from acme.samples import render_cxr
 from acme.samples.cxr import stored_values
 from acme.samples.real import testdata_path as film_path
@@ -140,3 +141,36 @@ def test_multi_frame_images_give_one_display_image_per_frame() -> None:
     shown = display_frames(ds)
     assert [f.frame for f in shown] == [0, 1]
     assert shown[0].pixels.max() == 0.0 and shown[1].pixels.min() == 1.0
+
+
+@pytest.mark.parametrize(
+    ("photometric", "function", "signed"),
+    [("MONOCHROME2", "LINEAR", False), ("MONOCHROME1", "SIGMOID", False),
+     ("MONOCHROME2", "LINEAR_EXACT", True)],
+)  # fmt: skip
+def test_a_windowed_frame_looked_up_in_a_table_matches_the_window_applied_per_pixel(
+    photometric: str, function: str, signed: bool
+) -> None:
+    values = np.random.default_rng(5).integers(-2000 if signed else 0, 4096, size=(256, 256))
+    ds = _dataset(
+        values, photometric, RescaleSlope=1.5, RescaleIntercept=-1024, WindowCenter=40,
+        WindowWidth=1500, VOILUTFunction=function,
+    )  # fmt: skip
+    if signed:
+        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 15, 1
+        ds.PixelData = values.astype(np.int16).tobytes()
+    stored = ds.pixel_array
+    inverted = photometric == "MONOCHROME1"
+    assert _window_table(stored, ds, "header", inverted) is not None  # the table is used
+    per_pixel, how = _display_values(stored, ds, "header", (0.5, 99.5), inverted)
+    [frame] = display_frames(ds)
+    np.testing.assert_array_equal(frame.pixels, per_pixel)
+    assert frame.pixels.dtype == np.float32 and frame.voi == how
+
+
+def test_no_table_stands_for_a_voi_lut_or_a_frame_smaller_than_its_range() -> None:
+    values = np.arange(64, dtype=np.uint16).reshape(8, 8) * 64  # 4,033 values in 64 pixels
+    small = _dataset(values, "MONOCHROME2", WindowCenter=2000, WindowWidth=4000)
+    assert _window_table(small.pixel_array, small, "header", False) is None
+    wide = np.random.default_rng(6).integers(0, 4096, size=(256, 256))
+    assert _window_table(wide, small, "percentile", False) is None
