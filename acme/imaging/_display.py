@@ -79,7 +79,8 @@ def display_frames(
         table = _window_table(frame, ds, voi, inverted)
         if table is not None:
             values, low, how = table
-            pixels = values[np.subtract(frame, low, dtype=np.intp)]
+            # an index array of the frame's own type: no intp copy of the frame to allocate
+            pixels = values[frame] if low == 0 else values[np.subtract(frame, low, dtype=np.int32)]
         else:
             pixels, how = _display_values(frame, ds, voi, percentiles, inverted)
         images.append(DisplayImage(pixels=pixels, frame=index, voi=how))
@@ -104,8 +105,9 @@ def _display_values(
 def _window_table(
     frame: NDArray[np.generic], ds: Dataset, voi: VoiMode, inverted: bool
 ) -> tuple[Image, int, str] | None:
-    """The display value of every stored value from the frame's lowest to its highest, when
-    the frame is integral and windowed: the lowest value, and the window used.
+    """The display value of every stored value up to the frame's highest, from 0 (or from the
+    lowest, when negative), when the frame is integral and windowed; that first value, and the
+    window used.
 
     A rescale or Modality LUT and a window map each value on its own (a VOI LUT Sequence is
     scaled by its output range and the percentile fallback depends on the whole frame, so
@@ -118,7 +120,9 @@ def _window_table(
         return None
     if not np.issubdtype(frame.dtype, np.integer):
         return None
-    low, high = int(frame.min()), int(frame.max())
+    # unsigned values index the table from 0 directly; signed ones from their lowest
+    low = 0 if np.issubdtype(frame.dtype, np.unsignedinteger) else min(int(frame.min()), 0)
+    high = int(frame.max())
     if high - low + 1 > min(_TABLE_LIMIT, frame.size):
         return None
     grid = np.arange(low, high + 1, dtype=frame.dtype)
