@@ -56,14 +56,25 @@ def lung_field(volume: Volume) -> NDArray[np.bool_]:
     """The lungs, holes filled, as a mask of the volume's shape (see the module docstring)."""
     field = np.zeros(volume.hu.shape, dtype=bool)
     for k, hu in enumerate(volume.hu):
-        air = hu < AIR_BELOW_HU
-        labels, count = ndimage.label(air)
-        if count == 0:
-            continue
-        border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-        inside = air & ~np.isin(labels, border)
-        field[k] = ndimage.binary_fill_holes(inside)
+        inside = _off_border(hu < AIR_BELOW_HU)
+        field[k] = inside | _off_border(~inside)  # what is enclosed by the lungs: their holes
     return field
+
+
+def _off_border(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The 4-connected regions of a 2-D ``mask`` that do not touch the image border.
+
+    Of the background of a region, that is its holes: ``inside | _off_border(~inside)`` is
+    ``scipy.ndimage.binary_fill_holes(inside)``, with one labelling instead of a dilation
+    repeated until nothing changes.
+    """
+    labels, count = ndimage.label(mask)
+    touching = np.zeros(count + 1, dtype=bool)
+    touching[0] = True  # not part of the mask
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        touching[edge] = True
+    kept: NDArray[np.bool_] = ~touching[labels]
+    return kept
 
 
 def _sphere_diameter(volume_mm3: float) -> float:
@@ -74,9 +85,13 @@ def find_candidates(volume: Volume, field: NDArray[np.bool_] | None = None) -> l
     """The candidate regions of ``volume``, largest first (see the module docstring)."""
     lungs = lung_field(volume) if field is None else field
     dense = lungs & (volume.hu > TISSUE_ABOVE_HU)
-    labels, count = ndimage.label(dense, structure=np.ones((3, 3, 3), dtype=bool))
-    if count == 0:
+    box = _bounding_box(dense)
+    if box is None:
         return []
+    # regions are labelled within the box around every dense voxel (the same regions, in
+    # the same order, as in the whole volume, at a fraction of the memory traffic)
+    labels, count = ndimage.label(dense[box], structure=np.ones((3, 3, 3), dtype=bool))
+    offset = tuple(axis.start for axis in box)
     dz, dy, dx = volume.spacing
     voxel_mm3 = dz * dy * dx
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
@@ -91,19 +106,33 @@ def find_candidates(volume: Volume, field: NDArray[np.bool_] | None = None) -> l
             continue
         mask = labels[region] == number
         local = ndimage.center_of_mass(mask)
-        index = tuple(float(c + s.start) for c, s in zip(local, region, strict=True))
+        index = tuple(
+            float(c + (s.start + o)) for c, s, o in zip(local, region, offset, strict=True)
+        )
         centre = volume.to_patient(index)
+        first, last = region[0].start + offset[0], region[0].stop - 1 + offset[0]
         found.append(
             Candidate(
                 centre_index=(index[0], index[1], index[2]),
                 centre_mm=centre,
                 volume_mm3=volume_mm3,
                 diameter_mm=diameter,
-                slices=(int(region[0].start), int(region[0].stop) - 1),
+                slices=(int(first), int(last)),
                 side="left" if float(np.dot(centre, _LEFT)) > midline else "right",
             )
         )
     return sorted(found, key=lambda c: -c.volume_mm3)
+
+
+def _bounding_box(mask: NDArray[np.bool_]) -> tuple[slice, slice, slice] | None:
+    """The smallest box holding every voxel of ``mask``; None when it has none."""
+    spans = []
+    for axis in range(3):
+        present = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))
+        if len(present) == 0:
+            return None
+        spans.append(slice(int(present[0]), int(present[-1]) + 1))
+    return spans[0], spans[1], spans[2]
 
 
 _LEFT = np.asarray([1.0, 0.0, 0.0])
