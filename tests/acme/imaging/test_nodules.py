@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset
+from phantoms import phantom_series
 from scipy import ndimage
 
 from acme.imaging import assemble_volume, find_candidates, lung_field
 from acme.imaging._nodules import _off_border
-from acme.samples._common import Patient, StudyIdentity, UidFactory
-from acme.samples.ct import ct_slice_dataset, stored_values
 from acme.samples.ct_model import ChestPhantom, Nodule
-
-
-def _series(phantom: ChestPhantom) -> list[Dataset]:
-    uids = UidFactory(9)
-    identity = StudyIdentity.make(uids, "nod", Patient("NOD^TEST", "NOD-1", "19700101", "O"),
-                                  1, "CT")  # fmt: skip
-    rng = np.random.default_rng(4)
-    return [
-        ct_slice_dataset(
-            identity, sop_uid=uids.uid("nod", str(k)), frame_of_reference=uids.uid("nod", "for"),
-            phantom=phantom, index=k, values=stored_values(phantom.hu(k, rng)),
-        )
-        for k in range(phantom.slices)
-    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -42,7 +26,7 @@ def test_a_nodule_is_found_where_it_is_in_the_whole_volume_with_its_size() -> No
     centre = grid.snap((70.0, 15.0, 20.0))  # off-centre: far from the box's corner
     phantom = ChestPhantom(slices=40, matrix=128, pixel_mm=2.5, slice_mm=2.5,
                            nodules=(Nodule(centre, 12.0),))  # fmt: skip
-    volume = assemble_volume(_series(phantom), min_slices=16)
+    volume = assemble_volume(phantom_series(phantom, name="nod", seed=4), min_slices=16)
     [found] = [c for c in find_candidates(volume) if c.diameter_mm > 8.0]
     assert np.linalg.norm(np.asarray(found.centre_mm) - np.asarray(centre)) < 1.5
     assert abs(found.diameter_mm - 12.0) < 2.0

@@ -7,13 +7,12 @@ import random
 
 import numpy as np
 import pytest
+from phantoms import phantom_series
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from acme.imaging import UntrustedSeriesError, assemble_volume
-from acme.samples._common import Patient, StudyIdentity, UidFactory
-from acme.samples.ct import ct_slice_dataset, stored_values
 from acme.samples.ct_model import ChestPhantom, Nodule
 from acme.samples.real import testdata_path as pydicom_data
 
@@ -22,17 +21,7 @@ PHANTOM = ChestPhantom(slices=12, matrix=48, pixel_mm=8.0, slice_mm=3.0,
 
 
 def _series(phantom: ChestPhantom = PHANTOM) -> list[Dataset]:
-    uids = UidFactory(7)
-    identity = StudyIdentity.make(uids, "vol", Patient("VOL^TEST", "VOL-1", "19700101", "O"),
-                                  1, "CT")  # fmt: skip
-    rng = np.random.default_rng(3)
-    return [
-        ct_slice_dataset(
-            identity, sop_uid=uids.uid("vol", str(k)), frame_of_reference=uids.uid("vol", "for"),
-            phantom=phantom, index=k, values=stored_values(phantom.hu(k, rng)),
-        )
-        for k in range(phantom.slices)
-    ]  # fmt: skip
+    return phantom_series(phantom)
 
 
 def _fails(datasets: list[Dataset], reason: str, match: str, **kwargs: int) -> None:
