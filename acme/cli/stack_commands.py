@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 from types import FrameType
-from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -20,13 +19,13 @@ from rich.table import Table
 from acme.auth import ensure_local_key
 from acme.cli.object_view import show_object
 from acme.cli.study_commands import show_study
-from acme.errors import AcmeError, ServerError
+from acme.errors import AcmeError
 from acme.runtime.app import PrefixedLines, Runtime, settings_environment
 from acme.runtime.stackfile import Stack, load_stack
 from acme.settings import Settings, load_settings
 from acme.stack.ports import claim_port
 from acme.stack.stack import EmbeddedStack
-from acme.stack.state import read_state, record_gateway, record_receiver
+from acme.stack.state import record_gateway, record_receiver
 from acme.stack.status import ServerHealth, receiver_health, stack_health
 
 
@@ -122,17 +121,7 @@ async def _run_runtime(
     runtime = Runtime(
         settings, functions, output=PrefixedLines(sys.stdout), inherited_env=os.environ
     )
-    async with runtime:
-        if settings.bucket_events_transport == "seaweedfs":
-            # Ready means notifications are received: SeaweedFS drops what it cannot post.
-            await _wait_listening(
-                "bucket-events", settings.host, _webhook_port(settings), settings.startup_timeout
-            )
-        if runtime.receiver is not None:  # ready means a modality can send
-            receiver = runtime.receiver
-            await _wait_listening(
-                "dicom-receiver", receiver.host, receiver.port, settings.startup_timeout
-            )
+    async with runtime:  # started: notifications are received, modalities can send
         routes = "web app, /function/<name>/, /healthz, /metrics"
         record_gateway(settings.home.resolve(), runtime.url)
         console.print(f"[bold green]gateway[/] {escape(runtime.url)}/  ({escape(routes)})")
@@ -166,28 +155,6 @@ async def _watch_servers(stack: EmbeddedStack, console: Console, every: float = 
                 f"on the same port with its data (restart {server.restarts})"
             )
         await asyncio.sleep(every)
-
-
-def _webhook_port(settings: Settings) -> int:
-    state = read_state(settings.home.resolve())
-    if settings.webhook_port or state is None:
-        return settings.webhook_port
-    return urlsplit(state.webhook_url).port or 0
-
-
-async def _wait_listening(name: str, host: str, port: int, limit: float) -> None:
-    """Return once something accepts connections on ``port`` (service ``name``)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while loop.time() < deadline:
-        try:
-            _reader, writer = await asyncio.open_connection(host, port)
-        except OSError:
-            await asyncio.sleep(0.1)
-            continue
-        writer.close()
-        return
-    raise ServerError(name, f"not listening on port {port} after {limit:.0f}s")
 
 
 @click.command()

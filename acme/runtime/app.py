@@ -19,12 +19,13 @@ import threading
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 import uvicorn
 from pydantic import SecretStr
 
 from acme.auth import DeliverySigner, ensure_delivery_key, served_jwks_file
-from acme.errors import ConfigError
+from acme.errors import ConfigError, ServerError
 from acme.runtime.forwarding import Forwarding
 from acme.runtime.functions import (
     FunctionLaunch,
@@ -40,7 +41,7 @@ from acme.runtime.router import Router, TriggerSpec
 from acme.runtime.stackfile import Stack
 from acme.settings import Settings, env_name
 from acme.stack.ports import claim_port
-from acme.stack.state import ReceiverState
+from acme.stack.state import ReceiverState, read_state
 from acme.stack.status import ServerHealth, stack_health
 
 __all__ = [
@@ -228,6 +229,7 @@ class Runtime:
             jwks_file=served_jwks_file(settings),
             login=WebLogin(settings),
             forwarding=Forwarding(settings.trusted_networks, tokens),
+            ready=lambda: self.ready,
         )
         triggers = router_triggers(stack, self.deployed, settings)
         self.router = (
@@ -236,6 +238,8 @@ class Runtime:
             else None
         )
         self.url = ""
+        self.ready = False
+        """Started, with every service listening: the gateway's /healthz says so (200)."""
         self._exits = contextlib.AsyncExitStack()
 
     def _with_receiver_port(self, settings: Settings) -> Settings:
@@ -259,16 +263,30 @@ class Runtime:
         await self.stop()
 
     async def start(self) -> None:
-        """Start functions, services, gateway and router; on failure, stop what was started."""
+        """Start functions, services, gateway and router, and wait until the services listen;
+        on failure, stop what was started."""
         try:
             await self.pool.start()
             self._exits.push_async_callback(self.pool.stop)
             await self._serve_gateway()
             if self.router is not None:
                 await self._exits.enter_async_context(self.router.serving())
+                await self._services_listening()
         except BaseException:
             await self._exits.aclose()
             raise
+        self.ready = True
+
+    async def _services_listening(self) -> None:
+        """Until then the platform is not ready: SeaweedFS drops the notifications it cannot
+        post (so an upload would wait for the inbox sweep), and a modality would be refused."""
+        limit = self.settings.startup_timeout
+        if self.settings.bucket_events_transport == "seaweedfs":
+            port = _webhook_port(self.settings)
+            await _wait_listening("bucket-events", self.settings.host, port, limit)
+        if self.receiver is not None:
+            receiver = self.receiver
+            await _wait_listening("dicom-receiver", receiver.host, receiver.port, limit)
 
     async def stop(self) -> None:
         """Stop router, gateway, then functions (the reverse of :meth:`start`)."""
@@ -322,3 +340,25 @@ def _listen(host: str, port: int) -> socket.socket:
             "ACME_GATEWAY_PORT", f"port {port} on {host} is already in use ({exc.strerror})"
         ) from None
     return sock
+
+
+def _webhook_port(settings: Settings) -> int:
+    state = read_state(settings.home.resolve())
+    if settings.webhook_port or state is None:
+        return settings.webhook_port
+    return urlsplit(state.webhook_url).port or 0
+
+
+async def _wait_listening(name: str, host: str, port: int, limit: float) -> None:
+    """Return once something accepts connections on ``port`` (service ``name``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline:
+        try:
+            _reader, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+    raise ServerError(name, f"not listening on port {port} after {limit:.0f}s")

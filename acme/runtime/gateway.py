@@ -5,7 +5,9 @@
   scaled-to-zero function is started first and the request waits for it. Unknown function:
   404; a function that cannot start or fails mid-request: 502; too slow: 504 — each a JSON
   ``{"error": ..., "function": ...}``.
-- ``/healthz``: JSON with every server's and every function's state (503 if a server is down).
+- ``/healthz``: JSON with every server's and every function's state; 503 while the platform is
+  starting (until bucket notifications are received and the DICOM receiver listens) or when a
+  server is down.
 - ``/metrics``: the Prometheus text of the runtime's registry.
 - ``/.well-known/jwks.json``: the public keys of the local token issuer (``jwks_file``, see
   :func:`acme.auth.served_jwks_file`); 404 when tokens come from a hospital provider.
@@ -75,8 +77,10 @@ class Gateway:
         http: httpx.AsyncClient | None = None,
         jwks_file: Path | None = None,
         login: WebLogin | None = None,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self._functions = functions
+        self._ready = ready
         self._metrics = metrics
         self._web = WebApp(web_dir)
         self._servers = servers
@@ -120,12 +124,14 @@ class Gateway:
     async def _healthz(self, _request: Request) -> Response:
         servers = await self._servers()
         healthy = all(server.healthy for server in servers)
+        ready = self._ready()
         body = {
-            "status": "ok" if healthy else "degraded",
+            "status": ("ok" if ready else "starting") if healthy else "degraded",
+            "ready": ready,
             "servers": [server.model_dump(mode="json") for server in servers],
             "functions": [fn.model_dump(mode="json") for fn in self._functions.status()],
         }
-        return JSONResponse(body, status_code=200 if healthy else 503)
+        return JSONResponse(body, status_code=200 if healthy and ready else 503)
 
     async def _metrics_text(self, _request: Request) -> Response:
         return Response(self._metrics.render(), media_type=CONTENT_TYPE)

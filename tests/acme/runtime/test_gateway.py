@@ -262,12 +262,36 @@ def test_healthz_reports_servers_and_functions(client: httpx.Client) -> None:
     answer = client.get("/healthz")
     assert answer.status_code == 200
     health = answer.json()
-    assert health["status"] == "ok"
+    assert health["status"] == "ok" and health["ready"] is True  # the runtime has started
     assert [s["name"] for s in health["servers"]] == ["nats"]
     functions = {f["name"]: f for f in health["functions"]}
     assert set(functions) == {"echo", "hello", "sleeper", "broken"}
     assert functions["echo"]["state"] == "ready" and functions["echo"]["pid"] is not None
     assert functions["hello"]["scale_to_zero"] is True
+
+
+def test_healthz_is_503_starting_until_the_platform_is_ready(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """Ready means uploads are noticed: a client that waits for 200 may send at once."""
+    ready = False
+    gateway = Gateway(
+        _NoFunctions(), metrics=RuntimeMetrics(), web_dir=Path("/nonexistent"),
+        servers=fake_servers, function_timeout=5, forwarding=Forwarding([], unused_signer()),
+        ready=lambda: ready,
+    )  # fmt: skip
+
+    async def health() -> httpx.Response:
+        transport = httpx.ASGITransport(gateway.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as web:
+            return await web.get("/healthz")
+
+    starting = run(loop, health())
+    assert starting.status_code == 503
+    assert starting.json()["status"] == "starting" and starting.json()["ready"] is False
+    ready = True
+    answer = run(loop, health())
+    assert answer.status_code == 200 and answer.json()["status"] == "ok"
 
 
 class _NoFunctions:

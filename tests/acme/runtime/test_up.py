@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -16,6 +18,7 @@ import pytest
 from stackprocs import ACME, alive, clean_env
 
 from acme.stack.ports import free_port
+from acme.stack.state import read_state
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
 
@@ -26,9 +29,10 @@ class Up:
     def __init__(self, tmp_path: Path, stack_file: Path) -> None:
         self.port = free_port("127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port}"
+        self.home = tmp_path / "home"
         self.output = tmp_path / "up.out"
         env = clean_env(
-            ACME_HOME=str(tmp_path / "home"),
+            ACME_HOME=str(self.home),
             ACME_STACK_FILE=str(stack_file),
             ACME_GATEWAY_PORT=str(self.port),
             ACME_TICK_SECONDS="1",
@@ -111,7 +115,12 @@ def test_up_serves_functions_routes_events_and_stops_everything(
     up = Up(tmp_path, FIXTURES / "stack.yml")
     ups.append(up)
     health = up.health()
-    assert health["status"] == "ok"
+    # ready means uploads are noticed: the notification webhook listens by the first 200
+    # (SeaweedFS drops what it cannot post, so a client sending at once would lose them)
+    state = read_state(up.home)
+    assert state is not None
+    socket.create_connection(("127.0.0.1", urlsplit(state.webhook_url).port or 0), 1).close()
+    assert health["status"] == "ok" and health["ready"] is True
     assert {s["name"] for s in health["servers"]} == {"nats", "postgres", "redis", "s3"}
     up.process("echo", lambda f: f["state"] == "ready")
     for service in ("bucket-events", "tick"):
