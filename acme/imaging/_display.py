@@ -76,13 +76,8 @@ def display_frames(
     frames = stored if stored.ndim == 3 else stored[np.newaxis]
     images = []
     for index, frame in enumerate(frames):
-        table = _window_table(frame, ds, voi, inverted)
-        if table is not None:
-            values, low, how = table
-            # an index array of the frame's own type: no intp copy of the frame to allocate
-            pixels = values[frame] if low == 0 else values[np.subtract(frame, low, dtype=np.int32)]
-        else:
-            pixels, how = _display_values(frame, ds, voi, percentiles, inverted)
+        shown = _by_window_table(frame, ds, voi, percentiles, inverted)
+        pixels, how = shown or _display_values(frame, ds, voi, percentiles, inverted)
         images.append(DisplayImage(pixels=pixels, frame=index, voi=how))
     return images
 
@@ -102,12 +97,15 @@ def _display_values(
     return pixels.astype(np.float32), how
 
 
-def _window_table(
-    frame: NDArray[np.generic], ds: Dataset, voi: VoiMode, inverted: bool
-) -> tuple[Image, int, str] | None:
-    """The display value of every stored value up to the frame's highest, from 0 (or from the
-    lowest, when negative), when the frame is integral and windowed; that first value, and the
-    window used.
+def _by_window_table(
+    frame: NDArray[np.generic],
+    ds: Dataset,
+    voi: VoiMode,
+    percentiles: tuple[float, float],
+    inverted: bool,
+) -> tuple[Image, str] | None:
+    """The frame's display values looked up in a table of every stored value up to its
+    highest (from 0, or from its lowest when negative), when it is integral and windowed.
 
     A rescale or Modality LUT and a window map each value on its own (a VOI LUT Sequence is
     scaled by its output range and the percentile fallback depends on the whole frame, so
@@ -116,7 +114,7 @@ def _window_table(
     display values at a fraction of the work (the stored-value-indexed LUTs of PS3.3 C.11).
     None when that does not hold or the table would not be smaller than the frame.
     """
-    if voi != "header" or _voi_lut_of(ds) is not None or not _windowed(ds):
+    if voi != "header" or _has_voi_lut(ds) or not _windowed(ds):
         return None
     if not np.issubdtype(frame.dtype, np.integer):
         return None
@@ -126,8 +124,10 @@ def _window_table(
     if high - low + 1 > min(_TABLE_LIMIT, frame.size):
         return None
     grid = np.arange(low, high + 1, dtype=frame.dtype)
-    values, how = _display_values(grid, ds, voi, (0.0, 100.0), inverted)
-    return values, low, how
+    table, how = _display_values(grid, ds, voi, percentiles, inverted)
+    # an index of the frame's own type: no intp copy of the frame to allocate
+    index = frame if low == 0 else np.subtract(frame, low, dtype=np.int32)
+    return table[index], how
 
 
 _TABLE_LIMIT = 1 << 16
@@ -164,7 +164,7 @@ def _apply_voi(
     values: NDArray[np.generic], ds: Dataset, mode: VoiMode, percentiles: tuple[float, float]
 ) -> tuple[NDArray[np.float64], str]:
     if mode == "header":
-        if _voi_lut_of(ds) is not None:
+        if _has_voi_lut(ds):
             return _voi_lut(values, ds), "VOI LUT"
         if _windowed(ds):
             center, width = ds.get("WindowCenter"), ds.get("WindowWidth")
@@ -176,13 +176,10 @@ def _apply_voi(
     return _scale(values, float(low), float(high)), how
 
 
-def _voi_lut_of(ds: Dataset) -> Dataset | None:
-    """The first item of a usable VOI LUT Sequence (0028,3010), if any."""
+def _has_voi_lut(ds: Dataset) -> bool:
+    """Whether ``ds`` has a usable VOI LUT Sequence (0028,3010)."""
     lut = ds.get("VOILUTSequence")
-    if lut and "LUTDescriptor" in lut[0] and "LUTData" in lut[0]:
-        item: Dataset = lut[0]
-        return item
-    return None
+    return bool(lut) and "LUTDescriptor" in lut[0] and "LUTData" in lut[0]
 
 
 def _windowed(ds: Dataset) -> bool:

@@ -17,7 +17,7 @@ from acme.imaging import (
     to_model_input,
     window,
 )
-from acme.imaging._display import _display_values, _window_table
+from acme.imaging._display import _by_window_table, _display_values
 from acme.samples import render_cxr
 from acme.samples.cxr import stored_values
 from acme.samples.real import testdata_path as film_path
@@ -161,7 +161,7 @@ def test_a_windowed_frame_looked_up_in_a_table_matches_the_window_applied_per_pi
         ds.PixelData = values.astype(np.int16).tobytes()
     stored = ds.pixel_array
     inverted = photometric == "MONOCHROME1"
-    assert _window_table(stored, ds, "header", inverted) is not None  # the table is used
+    assert _by_window_table(stored, ds, "header", (0.5, 99.5), inverted) is not None  # used
     per_pixel, how = _display_values(stored, ds, "header", (0.5, 99.5), inverted)
     [frame] = display_frames(ds)
     np.testing.assert_array_equal(frame.pixels, per_pixel)
@@ -171,6 +171,6 @@ def test_a_windowed_frame_looked_up_in_a_table_matches_the_window_applied_per_pi
 def test_no_table_stands_for_a_voi_lut_or_a_frame_smaller_than_its_range() -> None:
     values = np.arange(64, dtype=np.uint16).reshape(8, 8) * 64  # 4,033 values in 64 pixels
     small = _dataset(values, "MONOCHROME2", WindowCenter=2000, WindowWidth=4000)
-    assert _window_table(small.pixel_array, small, "header", False) is None
+    assert _by_window_table(small.pixel_array, small, "header", (0.5, 99.5), False) is None
     wide = np.random.default_rng(6).integers(0, 4096, size=(256, 256))
-    assert _window_table(wide, small, "percentile", False) is None
+    assert _by_window_table(wide, small, "percentile", (0.5, 99.5), False) is None
