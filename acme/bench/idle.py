@@ -18,23 +18,18 @@ from pathlib import Path
 from typing import Any, Final
 
 from acme.bench._common import machine, running_platform, write_report
+from acme.bench._processes import identify, tree
 
 __all__ = ["run_idle_bench"]
 
 GOAL_MB: Final = 600.0
-_SERVERS: Final = {
-    "nats-server": "NATS",
-    "postgres": "PostgreSQL",
-    "weed": "SeaweedFS",
-    "redis-server": "Redis",
-}
 
 
 def run_idle_bench(out_dir: Path, *, settle: float) -> Path:
     """Run it; write and return ``out_dir/idle.json`` (and ``idle.png``)."""
     with running_platform() as (_settings, process):
         time.sleep(settle)
-        processes = [_measure(pid, process.pid) for pid in _tree(process.pid)]
+        processes = [_measure(pid) for pid in tree(process.pid)]
     found = [p for p in processes if p is not None]
     by_name: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
@@ -66,44 +61,14 @@ def run_idle_bench(out_dir: Path, *, settle: float) -> Path:
     )  # fmt: skip
 
 
-def _tree(root: int) -> list[int]:
-    """``root`` and every process below it."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # it exited meanwhile
-            continue
-        children[int(fields[1])].append(int(stat.parent.name))
-    found, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        found.append(pid)
-        pending.extend(children.get(pid, []))
-    return found
-
-
-def _measure(pid: int, root: int) -> tuple[str, str, float] | None:
+def _measure(pid: int) -> tuple[str, str, float] | None:
     """(name, kind, PSS in MB) of one process; None when it is gone."""
-    proc = Path(f"/proc/{pid}")
+    identity = identify(pid)
     try:
-        rollup = (proc / "smaps_rollup").read_text()
-        argv = (proc / "cmdline").read_bytes().split(b"\0")
-        environ = (proc / "environ").read_bytes().split(b"\0")
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:
         return None
+    if identity is None:
+        return None
     pss_kb = next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
-    program = Path(argv[0].decode(errors="replace")).name
-    env = dict(item.decode(errors="replace").partition("=")[::2] for item in environ if item)
-    command = " ".join(a.decode(errors="replace") for a in argv)
-    if pid == root:
-        name, kind = "acme up", "platform"
-    elif server := next((v for k, v in _SERVERS.items() if program.startswith(k)), None):
-        name, kind = server, "server"  # postgres and redis retitle their processes
-    elif "K_SERVICE" in env:
-        name, kind = f"function {env['K_SERVICE']}", "function"
-    elif "acme.runtime." in command:
-        name, kind = command.split("acme.runtime.", 1)[1].split()[0], "service"
-    else:
-        name, kind = program, "other"
-    return name, kind, pss_kb / 1024
+    return identity.name, identity.kind, pss_kb / 1024

@@ -13,6 +13,8 @@ On a platform of its own running only dicom-ingest (its router, bucket events an
   first upload until every instance is indexed, through the bucket notifications, the router
   and dicom-ingest's full ingest (ledger, dedupe, validation, archive, index, outbox, inbox
   removal).
+  The CPU seconds each process spent meanwhile (functions, platform services, servers and
+  this process, which sends) are reported beside it: where the platform's time goes.
 - **Orthanc** (when Debian's package is installed): ``POST /instances``, one client thread.
 
 The ratio is the platform's rate over the bare loop's with ``threads`` threads.
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from pydicom import dcmread
 
 from acme.bench._common import machine, running_platform, write_report
+from acme.bench._cpu import cpu_seconds
 from acme.bench._files import ct_instances
 from acme.bench._orthanc import orthanc_store_rate
 from acme.db import Pool, make_pool
@@ -53,8 +56,9 @@ def run_ingest_bench(out_dir: Path, *, count: int, threads: int, timeout: float)
         paths = ct_instances(Path(folder) / "ct", count)
         size = paths[0].stat().st_size
         with running_platform(functions=["dicom-ingest"]) as (settings, _process):
-            rates = _bare(settings, paths, threads)
-            rates["platform"] = _platform(settings, paths, threads, timeout)
+            rates, bare_cpu = _bare(settings, paths, threads)
+            with cpu_seconds() as cpu:
+                rates["platform"] = _platform(settings, paths, threads, timeout)
         orthanc = orthanc_store_rate(paths)  # the platform stopped: the machine to itself
     if orthanc is not None:
         rates["orthanc"] = orthanc
@@ -66,6 +70,9 @@ def run_ingest_bench(out_dir: Path, *, count: int, threads: int, timeout: float)
         "threads": threads,
         "per_second": {name: round(rate, 1) for name, rate in rates.items()},
         "ratio": round(rates["platform"] / rates[f"bare {threads} threads"], 3),
+        "bare_cpu_seconds": bare_cpu,
+        "platform_cpu_seconds": cpu,
+        "platform_cpu_ms_per_instance": {k: round(1000 * v / count, 1) for k, v in cpu.items()},
     }
     labels = {
         "bare 1 thread": "bare loop, 1 thread",
@@ -81,7 +88,11 @@ def run_ingest_bench(out_dir: Path, *, count: int, threads: int, timeout: float)
     )  # fmt: skip
 
 
-def _bare(settings: Settings, paths: list[Path], threads: int) -> dict[str, float]:
+def _bare(
+    settings: Settings, paths: list[Path], threads: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The bare loops' rates, and the CPU seconds spent by each process in the loop with
+    ``threads`` threads."""
     client = make_s3_client(settings)
     staging, archive = (
         f"{settings.bucket_prefix}bench-staging",
@@ -117,17 +128,20 @@ def _bare(settings: Settings, paths: list[Path], threads: int) -> dict[str, floa
             f"bare {threads} threads": (whole, threads),
             f"header {threads} threads": (header, threads),
         }
-        rates = {}
+        rates, cpu = {}, {}
         for name, (step, workers) in loops.items():
             keys = [f"{name.replace(' ', '-')}/{path.name}" for path in paths]
             _stage(client, staging, keys, paths)
             with pool.connection() as conn:
                 conn.execute("TRUNCATE bench_ingest")
-            began = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=workers) as workers_pool:
-                list(workers_pool.map(step, keys))
-            rates[name] = len(keys) / (time.perf_counter() - began)
-        return rates
+            with cpu_seconds() as spent:
+                began = time.perf_counter()
+                with ThreadPoolExecutor(max_workers=workers) as workers_pool:
+                    list(workers_pool.map(step, keys))
+                rates[name] = len(keys) / (time.perf_counter() - began)
+            if name == f"bare {threads} threads":
+                cpu = spent
+        return rates, cpu
     finally:
         pool.close()
 

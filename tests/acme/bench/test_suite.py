@@ -4,15 +4,11 @@ figure and the ratio of the two, and its chart (short runs; figures are never as
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from acme.bench._common import write_report
-from acme.bench.idle import _measure, _tree
 from acme.cli.bench_commands import bench
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -42,21 +38,6 @@ def test_coldstart_splits_both_processes_into_their_phases(tmp_path: Path) -> No
     fn, bare = (report["median_seconds"][n]["total"] for n in ("function path", "bare onnxruntime"))
     assert report["ratio"] == round(fn / bare, 2)
     assert "ratio function path / bare" in result.output
-
-
-def test_idle_measures_and_names_every_process_of_a_tree() -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(30)"],
-        env={**os.environ, "K_SERVICE": "sleeper"},
-    )
-    try:
-        assert child.pid in _tree(os.getpid())
-        name, kind, pss = _measure(child.pid, os.getpid()) or ("", "", 0.0)
-        assert (name, kind) == ("function sleeper", "function") and pss > 0
-        assert _measure(os.getpid(), os.getpid())[:2] == ("acme up", "platform")  # type: ignore[index]
-    finally:
-        child.kill()
-        child.wait()
 
 
 def test_send_puts_the_same_files_both_ways_on_a_platform_of_its_own(tmp_path: Path) -> None:
