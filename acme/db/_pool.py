@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Mapping
 
 import psycopg
-from psycopg import conninfo
+from psycopg import conninfo, pq
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -42,12 +43,14 @@ def make_pool(settings: Settings, *, application_name: str = "acme") -> Pool:
         raise ConfigError(SETTING, f"not a valid PostgreSQL URL: {exc}") from None
     url = conninfo.make_conninfo(settings.database_url, application_name=application_name)
     _wait_for_login(url, params, settings.startup_timeout)
+    recent = RecentlyReturned()
     pool: Pool = ConnectionPool(
         url,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         open=False,
-        check=ConnectionPool.check_connection,
+        check=recent.check,
+        reset=recent.returned,
         name=application_name,
     )
     try:
@@ -59,6 +62,36 @@ def make_pool(settings: Settings, *, application_name: str = "acme") -> Pool:
             f"{describe(params)} within {settings.startup_timeout:g}s"
         ) from exc
     return pool
+
+
+class RecentlyReturned:
+    """The pool's check of a connection it hands out: asks the server (one round trip) only
+    of a connection that has been idle in the pool for ``fresh_for`` seconds or more.
+
+    A connection under load is handed out again within milliseconds of its return: checking
+    each time added a round trip to every query. One whose server went away since its
+    return is found broken on its first statement, an ``OperationalError`` the callers
+    treat as the outage it is (and the pool replaces the connection when it comes back).
+    """
+
+    def __init__(self, fresh_for: float = 1.0) -> None:
+        self._fresh_for = fresh_for
+        self._returned_at: weakref.WeakKeyDictionary[psycopg.Connection[TupleRow], float] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def returned(self, conn: psycopg.Connection[TupleRow]) -> None:
+        """The pool's ``reset`` callback: note when ``conn`` came back."""
+        self._returned_at[conn] = time.monotonic()
+
+    def check(self, conn: psycopg.Connection[TupleRow]) -> None:
+        """The pool's ``check`` callback: raises when ``conn`` no longer works."""
+        returned_at = self._returned_at.get(conn)
+        if returned_at is not None and time.monotonic() - returned_at < self._fresh_for:
+            if conn.pgconn.status != pq.ConnStatus.OK:
+                raise psycopg.OperationalError("the connection was closed")
+            return
+        ConnectionPool.check_connection(conn)
 
 
 def describe(params: Mapping[str, object]) -> str:

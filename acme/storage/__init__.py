@@ -14,10 +14,11 @@ from acme.storage._client import ensure_buckets, make_s3_client
 from acme.storage._memory import InMemoryObjectStore
 from acme.storage._s3 import S3ObjectStore
 from acme.storage._space import ArchiveSpace, archive_space
-from acme.storage._store import ObjectInfo, ObjectNotFoundError, ObjectStore
+from acme.storage._store import Fetched, ObjectInfo, ObjectNotFoundError, ObjectStore
 
 __all__ = [
     "ArchiveSpace",
+    "Fetched",
     "InMemoryObjectStore",
     "ObjectInfo",
     "ObjectNotFoundError",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from acme.errors import StorageError
-from acme.storage._store import ObjectInfo, ObjectNotFoundError
+from acme.storage._store import Fetched, ObjectInfo, ObjectNotFoundError
 
 
 def _utcnow() -> datetime:
@@ -75,6 +75,12 @@ class InMemoryObjectStore:
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         stored = self._bucket("head_object", bucket, key).get(key)
         return stored.info if stored else None
+
+    def fetch(self, bucket: str, key: str, *, max_bytes: int) -> Fetched | None:
+        stored = self._bucket("get_object", bucket, key).get(key)
+        if stored is None:
+            return None
+        return Fetched(stored.info, stored.data if stored.info.size <= max_bytes else None)
 
     def delete(self, bucket: str, key: str) -> None:
         self._bucket("delete_object", bucket, key).pop(key, None)

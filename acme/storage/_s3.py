@@ -10,10 +10,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from acme.errors import StorageError
 from acme.storage._client import error_code, storage_error
-from acme.storage._store import ObjectInfo, ObjectNotFoundError
+from acme.storage._store import Fetched, ObjectInfo, ObjectNotFoundError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef, HeadObjectOutputTypeDef
 
 _NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 
@@ -67,6 +68,23 @@ class S3ObjectStore:
         except (ClientError, BotoCoreError) as exc:
             raise self._error("get_object", bucket, key, exc) from exc
 
+    def fetch(self, bucket: str, key: str, *, max_bytes: int) -> Fetched | None:
+        try:
+            response = self._client.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in _NOT_FOUND:
+                return None
+            raise storage_error("get_object", bucket, key, exc) from exc
+        except BotoCoreError as exc:
+            raise storage_error("get_object", bucket, key, exc) from exc
+        info = _info(bucket, key, response)
+        try:
+            with response["Body"] as body:  # closed unread when over the limit
+                data = body.read() if info.size <= max_bytes else None
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error("get_object", bucket, key, exc) from exc
+        return Fetched(info, data)
+
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         try:
             response = self._client.head_object(Bucket=bucket, Key=key)
@@ -76,15 +94,7 @@ class S3ObjectStore:
             raise storage_error("head_object", bucket, key, exc) from exc
         except BotoCoreError as exc:
             raise storage_error("head_object", bucket, key, exc) from exc
-        return ObjectInfo(
-            bucket=bucket,
-            key=key,
-            size=response["ContentLength"],
-            etag=response["ETag"].strip('"'),
-            last_modified=response["LastModified"],
-            content_type=response.get("ContentType"),
-            metadata=dict(response.get("Metadata", {})),
-        )
+        return _info(bucket, key, response)
 
     def delete(self, bucket: str, key: str) -> None:
         try:
@@ -146,3 +156,18 @@ class S3ObjectStore:
         if isinstance(exc, ClientError) and error_code(exc) in _NOT_FOUND:
             return ObjectNotFoundError(bucket, key, operation)
         return storage_error(operation, bucket, key, exc)
+
+
+def _info(
+    bucket: str, key: str, response: HeadObjectOutputTypeDef | GetObjectOutputTypeDef
+) -> ObjectInfo:
+    """What a HEAD or a GET response says of the object."""
+    return ObjectInfo(
+        bucket=bucket,
+        key=key,
+        size=response["ContentLength"],
+        etag=response["ETag"].strip('"'),
+        last_modified=response["LastModified"],
+        content_type=response.get("ContentType"),
+        metadata=dict(response.get("Metadata", {})),
+    )

@@ -37,6 +37,15 @@ class ObjectInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One object read in one request: what the store knows of it and its content."""
+
+    info: ObjectInfo
+    data: bytes | None
+    """The content; None when it is larger than the reader's limit (and was not read)."""
+
+
 class ObjectStore(Protocol):
     """Object storage as functions see it: whole objects addressed by bucket and key.
 
@@ -74,6 +83,12 @@ class ObjectStore(Protocol):
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         """Describe an object, or ``None`` when it does not exist."""
+        ...
+
+    def fetch(self, bucket: str, key: str, *, max_bytes: int) -> Fetched | None:
+        """Describe and read an object in one request (:meth:`head` and :meth:`get` in one),
+        or ``None`` when it does not exist. An object over ``max_bytes`` is described but not
+        read (``data`` is None)."""
         ...
 
     def delete(self, bucket: str, key: str) -> None:

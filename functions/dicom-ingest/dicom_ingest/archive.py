@@ -1,14 +1,17 @@
 """Archiving one valid instance, or finding that its SOP Instance UID is archived already.
 
 Under a per-SOPInstanceUID lock (PostgreSQL session advisory lock, across every replica):
-index the instance → write the archive object (and the original beside a Part 10 copy) →
-record the ledger entry and stage its ``instance.stored`` → commit → announce. Everything
-that can refuse the instance (a series UID indexed under another study) runs before the first
-archive write, and a failure up to the commit (the commit, the connection) removes what was
-written while the lock is still held: there is
-never an archive object without its index row. A crash between write and commit leaves an
-object no row names and the inbox object in place; its next try, under the same lock, writes
-the same key again and commits, or removes it before quarantining.
+write the archive object (and the original beside a Part 10 copy) → in one transaction,
+index the instance, record the ledger entry and stage its ``instance.stored`` → commit →
+announce. The archive object is written before the transaction begins, so the series row
+the index locks is held only for the index statements and the commit, not for an object
+upload: instances of one series are indexed one after another, and uploaded side by side.
+What refuses the instance in the index (a series UID indexed under another study), and any
+failure up to the commit (the commit, the connection), removes what was written while the
+lock is still held: there is never a committed archive object without its index row. A
+crash between write and commit leaves an object no row names and the inbox object in place;
+its next try, under the same lock, writes the same key again and commits, or removes it
+before quarantining.
 
 When the SOP Instance UID is archived already, the upload is a duplicate if it is the same
 instance (:mod:`dicom_ingest.sameness`), else a ``uid-conflict``.
@@ -68,8 +71,7 @@ def _archive_or_settle(
         if known is None:
             try:
                 entry = _archive_new(ctx, conn, info, inspected, key, sha256, traceparent)
-            except Invalid as bad:
-                _remove(ctx, key)  # a crashed earlier try may have written it
+            except Invalid as bad:  # what was written is removed already
                 return quarantine(
                     ctx, info, bad.reason, bad.detail, traceparent, sha256=sha256, header=header
                 )
@@ -99,21 +101,18 @@ def _archive_new(
     sha256: str,
     traceparent: str | None,
 ) -> LedgerEntry:
-    """Index, write, record and stage ``instance.stored`` in one transaction; announce it
-    once committed."""
+    """Write the archive object, then index, record and stage ``instance.stored`` in one
+    transaction; announce it once committed."""
     header = inspected.header
-    written = False
     tx = Transaction(ctx, conn)
     try:
+        _write(ctx, key, inspected)
         with conn.transaction():
             upsert_instance(conn, header, key)
-            written = True
-            _write(ctx, key, inspected)
             entry = ledger.record(conn, info, "archived", sop_uid=header.sop_uid, sha256=sha256)
             stage_outcome(ctx, tx, entry, traceparent)
     except BaseException:
-        if written:
-            _remove(ctx, key)
+        _remove(ctx, key)  # a write cut halfway may have left one of the two objects
         raise
     ctx.announce(tx.events)  # committed: from here on nothing written may be removed
     return entry

@@ -24,7 +24,7 @@ from acme.events import SeriesCompleted
 from acme.function import Context
 from acme.ledger import LedgerEntry
 from acme.series_manifest import MAX_MANIFEST_BYTES, InvalidManifest, parse_manifest
-from acme.storage import ObjectInfo, ObjectNotFoundError
+from acme.storage import Fetched
 
 _RECORD = """
 INSERT INTO series_manifests (bucket, key, etag, received_at, study_uid, series_uid, sop_uids)
@@ -51,17 +51,13 @@ _HAS_OPEN = (
 )
 
 
-def declare(ctx: Context, info: ObjectInfo, traceparent: str | None) -> LedgerEntry | None:
-    """Record the manifest ``info`` (or quarantine it), remove it, complete its series if
+def declare(ctx: Context, fetched: Fetched, traceparent: str | None) -> LedgerEntry | None:
+    """Record the manifest ``fetched`` (or quarantine it), remove it, complete its series if
     every listed instance is indexed."""
-    if info.size > MAX_MANIFEST_BYTES:
+    info, data = fetched.info, fetched.data
+    if data is None:
         detail = f"{info.size} bytes is over the limit of {MAX_MANIFEST_BYTES} for a manifest"
         return quarantine(ctx, info, "invalid-manifest", detail, traceparent)
-    try:
-        data = ctx.store.get(info.bucket, info.key)
-    except ObjectNotFoundError:
-        ctx.log.info("inbox object already ingested or removed")
-        return None
     try:
         manifest = parse_manifest(data)
     except InvalidManifest as bad:

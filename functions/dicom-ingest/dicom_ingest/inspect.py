@@ -112,8 +112,9 @@ class Inspected:
     """The bytes as received when ``archived`` is a Part 10 copy of them, else None."""
 
 
-def inspect(data: bytes) -> Inspected:
-    """Validate ``data``; raises :class:`Invalid` with the reason code."""
+def inspect(data: bytes, sha256: str | None = None) -> Inspected:
+    """Validate ``data`` (whose SHA-256, when the caller has it, is ``sha256``); raises
+    :class:`Invalid` with the reason code."""
     if not data:
         raise Invalid("empty", "the object has no content (a failed or aborted upload)")
     ds, had_preamble = _read(data)
@@ -142,7 +143,7 @@ def inspect(data: bytes) -> Inspected:
         _check_first_frame(ds)
     archived = data if as_is else _as_part10(ds)
     return Inspected(
-        header=_header(ds, archived, had_preamble),
+        header=_header(ds, archived, had_preamble, sha256 if archived is data else None),
         dataset=ds,
         archived=archived,
         original=None if as_is else data,
@@ -256,7 +257,7 @@ def _int(ds: Dataset, keyword: str) -> int | None:
         return None
 
 
-def _header(ds: Dataset, archived: bytes, had_preamble: bool) -> Header:
+def _header(ds: Dataset, archived: bytes, had_preamble: bool, sha256: str | None) -> Header:
     return Header(
         sop_uid=str(ds.SOPInstanceUID),
         sop_class_uid=str(ds.SOPClassUID),
@@ -264,7 +265,7 @@ def _header(ds: Dataset, archived: bytes, had_preamble: bool) -> Header:
         series_uid=str(ds.SeriesInstanceUID),
         modality=str(ds.Modality).strip().upper(),
         transfer_syntax=str(ds.file_meta.TransferSyntaxUID),
-        sha256=hashlib.sha256(archived).hexdigest(),
+        sha256=sha256 or hashlib.sha256(archived).hexdigest(),
         size=len(archived),
         patient_id=_text(ds, "PatientID") or "",
         issuer_of_patient_id=_text(ds, "IssuerOfPatientID") or "",

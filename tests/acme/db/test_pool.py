@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import time
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 import acme.db
 from acme.db import make_pool
+from acme.db._pool import RecentlyReturned
 from acme.errors import ConfigError
 from acme.settings import Settings
 
@@ -88,3 +91,41 @@ def test_public_names() -> None:
         "load_migrations",
         "make_pool",
     ]
+
+
+def _terminate(settings: Settings, backend_pid: int) -> None:
+    assert settings.database_url is not None
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
+
+
+def test_a_connection_idle_in_the_pool_is_checked_and_replaced_when_its_server_left(
+    settings: Settings,
+) -> None:
+    with make_pool(settings, application_name="acme-test") as pool:
+        with pool.connection() as conn:
+            first = conn.info.backend_pid
+        _terminate(settings, first)
+        time.sleep(1.1)  # idle past the fresh period: asked before it is handed out
+        with pool.connection() as conn:
+            row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert row is not None and row[0] != first
+
+
+def test_a_connection_just_returned_is_handed_out_without_a_round_trip(
+    settings: Settings,
+) -> None:
+    assert settings.database_url is not None
+    recent = RecentlyReturned(fresh_for=60.0)
+    with psycopg.connect(settings.database_url) as conn:
+        recent.returned(conn)
+        _terminate(settings, conn.info.backend_pid)
+        recent.check(conn)  # not asked: the server's going is found by the next statement
+        with pytest.raises(psycopg.OperationalError):
+            conn.execute("SELECT 1")
+        with pytest.raises(psycopg.OperationalError):
+            recent.check(conn)  # known closed now: refused without asking
+    with psycopg.connect(settings.database_url) as idle:
+        _terminate(settings, idle.info.backend_pid)
+        with pytest.raises(psycopg.OperationalError):
+            recent.check(idle)  # never returned: asked

@@ -52,6 +52,7 @@ def test_unreachable_endpoint_is_a_storage_error_naming_the_bucket(settings: Set
 def test_public_names() -> None:
     assert sorted(acme.storage.__all__) == [
         "ArchiveSpace",
+        "Fetched",
         "InMemoryObjectStore",
         "ObjectInfo",
         "ObjectNotFoundError",

@@ -85,6 +85,25 @@ def test_write_stores_like_put_without_describing(store: tuple[ObjectStore, str,
     assert objects.get(inbox, "w/a.dcm") == b"replaced"
 
 
+def test_fetch_describes_and_reads_in_one_and_leaves_what_is_too_large_unread(
+    store: tuple[ObjectStore, str, str],
+) -> None:
+    objects, inbox, _ = store
+    put = objects.put(inbox, "f/a.dcm", DICOM_ISH, content_type="application/dicom")
+    fetched = objects.fetch(inbox, "f/a.dcm", max_bytes=len(DICOM_ISH))
+    assert fetched is not None and fetched.data == DICOM_ISH
+    described = fetched.info
+    assert (described.size, described.etag, described.last_modified) == (
+        put.size, put.etag, put.last_modified,
+    )  # fmt: skip
+    assert described.content_type == "application/dicom"
+    too_large = objects.fetch(inbox, "f/a.dcm", max_bytes=len(DICOM_ISH) - 1)
+    assert too_large is not None and too_large.data is None
+    assert too_large.info.size == len(DICOM_ISH)
+    assert objects.get(inbox, "f/a.dcm") == DICOM_ISH  # the store still answers after that
+    assert objects.fetch(inbox, "f/nope.dcm", max_bytes=10) is None
+
+
 def test_list_older_than(store: tuple[ObjectStore, str, str]) -> None:
     objects, inbox, _ = store
     objects.put(inbox, "fresh.dcm", b"x")

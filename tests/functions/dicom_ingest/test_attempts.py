@@ -33,7 +33,7 @@ def _good(samples: tuple[Path, SampleManifest]) -> bytes:
 
 
 def _poison(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
-    def explode(data: bytes) -> object:
+    def explode(data: bytes, sha256: str | None = None) -> object:
         raise error
 
     monkeypatch.setattr(ingest_module, "inspect", explode)
