@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef, HeadObjectOutputTypeDef
 
+_R = TypeVar("_R")
 _NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 
 
@@ -69,14 +70,11 @@ class S3ObjectStore:
             raise self._error("get_object", bucket, key, exc) from exc
 
     def fetch(self, bucket: str, key: str, *, max_bytes: int) -> Fetched | None:
-        try:
-            response = self._client.get_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if error_code(exc) in _NOT_FOUND:
-                return None
-            raise storage_error("get_object", bucket, key, exc) from exc
-        except BotoCoreError as exc:
-            raise storage_error("get_object", bucket, key, exc) from exc
+        response = _unless_missing(
+            "get_object", bucket, key, lambda: self._client.get_object(Bucket=bucket, Key=key)
+        )
+        if response is None:
+            return None
         info = _info(bucket, key, response)
         try:
             with response["Body"] as body:  # closed unread when over the limit
@@ -86,15 +84,10 @@ class S3ObjectStore:
         return Fetched(info, data)
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
-        try:
-            response = self._client.head_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if error_code(exc) in _NOT_FOUND:
-                return None
-            raise storage_error("head_object", bucket, key, exc) from exc
-        except BotoCoreError as exc:
-            raise storage_error("head_object", bucket, key, exc) from exc
-        return _info(bucket, key, response)
+        response = _unless_missing(
+            "head_object", bucket, key, lambda: self._client.head_object(Bucket=bucket, Key=key)
+        )
+        return None if response is None else _info(bucket, key, response)
 
     def delete(self, bucket: str, key: str) -> None:
         try:
@@ -156,6 +149,18 @@ class S3ObjectStore:
         if isinstance(exc, ClientError) and error_code(exc) in _NOT_FOUND:
             return ObjectNotFoundError(bucket, key, operation)
         return storage_error(operation, bucket, key, exc)
+
+
+def _unless_missing(operation: str, bucket: str, key: str, call: Callable[[], _R]) -> _R | None:
+    """``call()``'s response, or None when the object (or its bucket) does not exist."""
+    try:
+        return call()
+    except ClientError as exc:
+        if error_code(exc) in _NOT_FOUND:
+            return None
+        raise storage_error(operation, bucket, key, exc) from exc
+    except BotoCoreError as exc:
+        raise storage_error(operation, bucket, key, exc) from exc
 
 
 def _info(
