@@ -63,11 +63,11 @@ def run_idle_bench(out_dir: Path, *, settle: float) -> Path:
 
 def _measure(pid: int) -> tuple[str, str, float] | None:
     """(name, kind, PSS in MB) of one process; None when it is gone."""
-    identity = identify(pid)
     try:
         rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:
         return None
+    identity = identify(pid)
     if identity is None:
         return None
     pss_kb = next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))

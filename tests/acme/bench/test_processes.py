@@ -63,6 +63,9 @@ def test_cpu_seconds_count_what_each_process_spent_inside_the_block(
             burner = subprocess.Popen(
                 [sys.executable, "-c", _BURN], env={**os.environ, "K_SERVICE": "burner"}
             )
+            own = time.process_time() + 0.2  # this process works too, on its own
+            while time.process_time() < own:
+                pass
             while (cpu_seconds_of(burner.pid) or 0.0) < 0.5:
                 time.sleep(0.05)
     finally:
@@ -71,5 +74,5 @@ def test_cpu_seconds_count_what_each_process_spent_inside_the_block(
             burner.wait()
     assert spent["function burner"] >= 0.5
     assert spent.get("function sleeper", 0.0) < 0.2
-    assert spent["benchmark"] > 0
+    assert spent["benchmark"] >= 0.15
     assert list(spent.values()) == sorted(spent.values(), reverse=True)
