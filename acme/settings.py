@@ -102,6 +102,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest wait, in seconds, for a function to start (cold start) for a caller.",
     )
+    prefork: bool = Field(
+        True,
+        description=(
+            "Fork the platform's Python processes from one process that has imported their "
+            "modules (shared memory, starts in a fraction of a second); false: each imports "
+            "its own."
+        ),
+    )
     function_timeout: float = Field(
         300.0,
         gt=0,

@@ -51,8 +51,8 @@ def identify(pid: int) -> Identity | None:
     """What process ``pid`` is; None when it is gone.
 
     A server by its program (postgres and redis retitle their processes), a function by its
-    ``K_SERVICE`` (a function is one process), a platform service by its ``acme.runtime``
-    module, ``acme up`` by its command.
+    ``K_SERVICE`` (a function is one process) or, forked by the prefork, by its title, a
+    platform service by its ``acme.runtime`` module, ``acme up`` by its command.
     """
     proc = Path(f"/proc/{pid}")
     try:
@@ -67,6 +67,8 @@ def identify(pid: int) -> Identity | None:
         return Identity(server, "server")
     if "K_SERVICE" in env:
         return Identity(f"function {env['K_SERVICE']}", "function")
+    if command.startswith("acme-function "):  # forked by the prefork, which titles it
+        return Identity(f"function {command.split()[1].rstrip(':')}", "function")
     if "acme.runtime." in command:
         return Identity(command.split("acme.runtime.", 1)[1].split()[0], "service")
     if "acme.cli.main up" in command or (

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 
 from acme.auth import DeliverySigner, ensure_delivery_key, served_jwks_file
 from acme.errors import ConfigError, ServerError
+from acme.runtime.forked import Prefork
 from acme.runtime.forwarding import Forwarding
 from acme.runtime.functions import (
     FunctionLaunch,
@@ -211,12 +212,23 @@ class Runtime:
             cwd = stack.path.resolve().parent
             services = self._with_receiver_port(settings)
             launches += service_launches(services, inherited=inherited_env, cwd=cwd)
+        prefork = (
+            Prefork(
+                env=_base_environment(settings, inherited_env),
+                cwd=stack.path.resolve().parent,
+                log_path=settings.home.resolve() / "functions" / "prefork.log",
+                on_output=lambda line: output("prefork", line),
+            )
+            if settings.prefork
+            else None
+        )
         self.pool = FunctionPool(
             launches,
             host=settings.host,
             metrics=self.metrics,
             output=output,
             start_timeout=settings.function_start_timeout,
+            prefork=prefork,
         )
         ensure_delivery_key(settings)  # the router and gateway sign with it, functions verify
         tokens = DeliverySigner.from_settings(settings, subject="acme-runtime")

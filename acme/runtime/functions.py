@@ -1,11 +1,13 @@
 """Function processes: the pool that starts, supervises and scales functions to zero.
 
-Each function runs as its own process (:mod:`acme.runtime.serve`) on a free loopback port. An
+Each function runs as its own process (:mod:`acme.runtime.serve`) on a free loopback port,
+forked from the prefork (:mod:`acme.runtime.prefork`) where it can be, else exec'd. An
 always-on function starts with the pool and is restarted with exponential backoff whenever it
 exits. A scale-to-zero function has no process until :meth:`FunctionPool.lease` needs it;
 concurrent leases share one start, and the process is stopped once no lease has been open for
 its ``com.openfaas.scale.zero-duration``. Everything runs on the event loop's thread, so the
-children (which die with the thread that spawned them) live exactly as long as the runtime.
+children (which die with the thread that spawned them, or with the prefork, which dies with
+that thread) live exactly as long as the runtime.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from acme.errors import AcmeError
+from acme.runtime.forked import ForkedProcess, Prefork, PreforkUnavailable
 from acme.runtime.metrics import RuntimeMetrics
 from acme.stack.ports import free_port
 from acme.stack.process import ManagedProcess
@@ -158,8 +161,10 @@ class _Supervisor:
         metrics: RuntimeMetrics,
         output: FunctionOutput,
         start_timeout: float,
+        prefork: Prefork | None,
     ) -> None:
         self.launch = launch
+        self.prefork = prefork
         self.function = launch if isinstance(launch, FunctionLaunch) else None
         self.host = host
         self.metrics = metrics
@@ -173,7 +178,7 @@ class _Supervisor:
         self.cold_start_seconds: float | None = None
         self.closed = False
         self._url: str | None = None
-        self._process: ManagedProcess | None = None
+        self._process: ManagedProcess | ForkedProcess | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[None] | None = None
         self._next: asyncio.Future[str] | None = None
@@ -185,7 +190,7 @@ class _Supervisor:
         return self._process.pid if self._process is not None else None
 
     @property
-    def process(self) -> ManagedProcess | None:
+    def process(self) -> ManagedProcess | ForkedProcess | None:
         return self._process
 
     def say(self, line: str) -> None:
@@ -261,14 +266,8 @@ class _Supervisor:
         failures = 0
         while True:
             port = free_port(self.host)
-            process = ManagedProcess(
-                self.launch.name, self.launch.argv(self.host, port), log_path=self.launch.log_path,
-                cwd=self.launch.cwd, env=self.launch.env, stop_timeout=10.0,
-                stop_signal=self.launch.stop_signal,
-                on_output=lambda line: self.output(self.launch.name, line),
-            )  # fmt: skip
             began = time.monotonic()
-            process.start()  # on the event loop's thread: the child dies with the runtime
+            process = await self._spawn(self.launch.argv(self.host, port))
             self._process = process
             self.starts += 1
             self.state = "starting"
@@ -298,7 +297,37 @@ class _Supervisor:
             self._process = None
             await asyncio.sleep(delay)
 
-    async def _wait_ready(self, process: ManagedProcess, port: int) -> int | None:
+    async def _spawn(self, argv: list[str]) -> ManagedProcess | ForkedProcess:
+        """The process running ``argv``: forked by the prefork where it can be, else exec'd."""
+        launch = self.launch
+
+        def on_output(line: str) -> None:
+            self.output(launch.name, line)
+
+        forked = self.prefork and self.prefork.process(
+            launch.name, argv, log_path=launch.log_path, cwd=launch.cwd, env=launch.env,
+            stop_signal=launch.stop_signal, stop_timeout=10.0, on_output=on_output,
+        )  # fmt: skip
+        if forked:
+            started = asyncio.ensure_future(asyncio.to_thread(forked.start))
+            try:
+                await asyncio.shield(started)  # waits while the prefork still imports
+                return forked
+            except PreforkUnavailable as exc:
+                self.say(f"{exc}; starting it as its own interpreter")
+            except asyncio.CancelledError:  # stopped while starting: leave no child behind
+                with contextlib.suppress(PreforkUnavailable):
+                    await started
+                await asyncio.to_thread(forked.stop)
+                raise
+        process = ManagedProcess(
+            launch.name, argv, log_path=launch.log_path, cwd=launch.cwd, env=launch.env,
+            stop_signal=launch.stop_signal, stop_timeout=10.0, on_output=on_output,
+        )  # fmt: skip
+        process.start()  # on the event loop's thread: the child dies with the runtime
+        return process
+
+    async def _wait_ready(self, process: ManagedProcess | ForkedProcess, port: int) -> int | None:
         """None once the port answers HTTP; the exit code if the process ends first."""
         if self.function is None:
             return process.exit_code()
@@ -386,10 +415,17 @@ class FunctionPool:
         metrics: RuntimeMetrics,
         output: FunctionOutput,
         start_timeout: float,
+        prefork: Prefork | None = None,
     ) -> None:
+        self._prefork = prefork
         self._supervisors = {
             launch.name: _Supervisor(
-                launch, host=host, metrics=metrics, output=output, start_timeout=start_timeout
+                launch,
+                host=host,
+                metrics=metrics,
+                output=output,
+                start_timeout=start_timeout,
+                prefork=prefork,
             )
             for launch in launches
         }
@@ -403,7 +439,9 @@ class FunctionPool:
         return [name for name, s in self._supervisors.items() if s.function is not None]
 
     async def start(self) -> None:
-        """Start every always-on function (without waiting for it to answer)."""
+        """Start the prefork, then every always-on function (without waiting for it to answer)."""
+        if self._prefork is not None:
+            self._prefork.start()  # on the event loop's thread: it dies with the runtime
         for supervisor in self._supervisors.values():
             if not supervisor.launch.scale_to_zero:
                 supervisor.begin()
@@ -430,6 +468,8 @@ class FunctionPool:
             if supervisor.process is not None:
                 supervisor.process.request_stop()
         await asyncio.gather(*(s.close() for s in self._supervisors.values()))
+        if self._prefork is not None:
+            await asyncio.to_thread(self._prefork.stop)
 
     def status(self) -> list[FunctionStatus]:
         return [s.status() for s in self._supervisors.values()]
@@ -457,7 +497,7 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-async def _exit_code(process: ManagedProcess) -> int:
+async def _exit_code(process: ManagedProcess | ForkedProcess) -> int:
     """Wait, without a thread or a polling loop, until ``process`` exits; its exit code."""
     code = process.exit_code()
     if code is not None:

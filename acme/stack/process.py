@@ -88,7 +88,7 @@ class ManagedProcess:
         if self.on_output is not None:
             assert self._popen.stdout is not None
             self._pump = threading.Thread(
-                target=_pump_lines,
+                target=pump_lines,
                 args=(self._popen.stdout, self.log_path, self.on_output),
                 name=f"{self.name} output",
                 daemon=True,
@@ -139,7 +139,7 @@ class ManagedProcess:
             self._pump.join(5)
 
 
-def _pump_lines(stream: IO[bytes], log_path: Path, on_output: Callable[[str], None]) -> None:
+def pump_lines(stream: IO[bytes], log_path: Path, on_output: Callable[[str], None]) -> None:
     """Copy the child's output to its log file and hand each line to ``on_output``."""
     with stream, log_path.open("ab") as log:
         for raw in stream:

@@ -19,6 +19,11 @@ _BURN = (
     "while time.process_time() < end: pass\ntime.sleep(30)\n"
 )
 
+_TITLED = (
+    "import sys, time, setproctitle\nsetproctitle.setproctitle(sys.argv[1])\n"
+    "print('titled', flush=True)\ntime.sleep(30)\n"
+)
+
 
 @pytest.fixture
 def sleeper() -> Iterator[subprocess.Popen[bytes]]:
@@ -38,6 +43,22 @@ def test_a_function_is_found_below_its_root_and_named_by_its_service(
     assert identify(sleeper.pid) == Identity("function sleeper", "function")
     name, kind, pss = _measure(sleeper.pid) or ("", "", 0.0)
     assert (name, kind) == ("function sleeper", "function") and pss > 0
+
+
+def test_a_function_forked_by_the_prefork_is_named_by_its_title() -> None:
+    """The prefork's child keeps the prefork's environment block; its title names it."""
+    title = "acme-function report-events: python -m acme.runtime.serve --source x/main.py"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TITLED, title],
+        env={k: v for k, v in os.environ.items() if k != "K_SERVICE"},
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"titled\n"
+        assert identify(child.pid) == Identity("function report-events", "function")
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_acme_up_is_named_by_its_command_and_a_gone_process_by_none() -> None:

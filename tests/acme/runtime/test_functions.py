@@ -18,6 +18,7 @@ import pytest
 from loops import run
 
 from acme.runtime.app import function_launches, settings_environment
+from acme.runtime.forked import Prefork
 from acme.runtime.functions import FunctionPool, FunctionStartError, UnknownFunction
 from acme.runtime.metrics import RuntimeMetrics
 from acme.runtime.stackfile import load_stack
@@ -53,23 +54,44 @@ def lines() -> Lines:
     return Lines()
 
 
+@pytest.fixture(scope="module", params=["exec", "prefork"])
+def started(request: pytest.FixtureRequest) -> str:
+    """How the pool starts its processes: each its own interpreter, or forked by the prefork."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 def pool(
-    loop: asyncio.AbstractEventLoop, settings: Settings, lines: Lines
+    loop: asyncio.AbstractEventLoop, settings: Settings, lines: Lines, started: str
 ) -> Iterator[FunctionPool]:
     stack = load_stack(TEST_STACK)
     launches = function_launches(stack, settings, inherited=os.environ, names=stack.functions)
+    prefork = (
+        Prefork(
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},  # what the launches set
+            cwd=TEST_STACK.parent,
+            log_path=settings.home / "functions" / "prefork.log",
+            on_output=lambda line: lines("prefork", line),
+        )
+        if started == "prefork"
+        else None
+    )
 
     async def start() -> FunctionPool:
         pool = FunctionPool(
-            launches, host="127.0.0.1", metrics=RuntimeMetrics(), output=lines, start_timeout=60
+            launches,
+            host="127.0.0.1",
+            metrics=RuntimeMetrics(),
+            output=lines,
+            start_timeout=60,
+            prefork=prefork,
         )
         await pool.start()
         return pool
 
     pool = run(loop, start())
     yield pool
-    pids = _pids(pool)
+    pids = _pids(pool) + ([prefork.pid] if prefork is not None and prefork.pid else [])
     run(loop, pool.stop())
     assert _alive(pids) == []
 
@@ -189,6 +211,22 @@ def test_an_open_lease_keeps_a_function_past_its_idle_time(
     pid, state = run(loop, hold())
     assert state == "ready" and _not_zombie(pid)
     _wait_for(lambda: _status(pool, "sleeper")["state"] == "stopped")
+
+
+def test_each_function_is_started_as_the_pool_was_told(
+    pool: FunctionPool, loop: asyncio.AbstractEventLoop, started: str, lines: Lines
+) -> None:
+    """Forked: a child of the prefork, named for its function; exec'd: its own interpreter."""
+    pid = run(loop, _get(pool, "echo")).json()["pid"]
+    process = psutil.Process(pid)
+    if started == "prefork":
+        assert " ".join(process.cmdline()).startswith("acme-function echo: ")
+        assert "acme.runtime.prefork" in " ".join(process.parent().cmdline())
+        assert any(line.startswith("prefork ready:") for line in lines.of("prefork"))
+    else:
+        assert process.parent().pid == os.getpid()
+        assert "-m acme.runtime.serve" in " ".join(process.cmdline())
+    assert not any("own interpreter" in line for line in lines.of("echo"))
 
 
 def test_a_function_is_one_process_answering_itself(

@@ -52,3 +52,24 @@ def test_a_platform_process_imports_only_what_it_runs(
 def test_the_probe_sees_what_a_command_imports() -> None:
     """The probe itself: `acme bench` does import pydicom and onnxruntime."""
     assert {"pydicom", "onnxruntime"} <= _imported("acme.cli.main", "bench")
+
+
+_PRELOAD = """
+import importlib, json, sys, threading
+from acme.runtime.prefork import PRELOAD
+for name in PRELOAD:
+    importlib.import_module(name)
+print(json.dumps([threading.active_count(), sorted(sys.modules)]))
+"""
+
+
+def test_the_prefork_preloads_no_inference_runtime_and_starts_no_thread() -> None:
+    """What the prefork imports every child shares; a Python thread running when it forks
+    would be missing (and hold its locks for ever) in the child."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PRELOAD], capture_output=True, text=True, check=True
+    )
+    threads, modules = json.loads(done.stdout)
+    assert threads == 1
+    assert {"onnxruntime", "onnx", "scipy"} & {m.split(".")[0] for m in modules} == set()
+    assert {"pydicom", "boto3", "psycopg", "functions_framework"} <= set(modules)

@@ -1,0 +1,155 @@
+"""The prefork and its children, started for real: what it refuses, how children end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from acme.runtime.forked import ForkedProcess, Prefork, PreforkUnavailable
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
+
+
+class Output:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, line: str) -> None:
+        with self._lock:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        with self._lock:
+            return "\n".join(self.lines)
+
+
+@pytest.fixture
+def prefork(tmp_path: Path) -> Iterator[Prefork]:
+    prefork = Prefork(env=dict(os.environ), cwd=FUNCTIONS, log_path=tmp_path / "prefork.log")
+    prefork.start()
+    yield prefork
+    prefork.stop()
+
+
+def _child(prefork: Prefork, tmp_path: Path, argv: list[str], **env: str) -> ForkedProcess:
+    child = prefork.process(
+        "probe", [sys.executable, "-m", *argv], log_path=tmp_path / "probe.log", cwd=FUNCTIONS,
+        env={**os.environ, **env}, stop_signal=signal.SIGINT, stop_timeout=5.0,
+        on_output=Output(),
+    )  # fmt: skip
+    assert child is not None
+    return child
+
+
+def _wait(check: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not callable(check) or not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_child_that_fails_reports_its_exit_code_and_output(
+    prefork: Prefork, tmp_path: Path
+) -> None:
+    child = _child(
+        prefork, tmp_path, ["acme.runtime.serve", "--target", "handler", "--source", "missing.py"]
+    )
+    child.start()
+    assert child.pid is not None and child.pid != prefork.pid
+    _wait(lambda: child.exit_code() is not None)
+    assert child.exit_code() == 1
+    _wait(lambda: "missing.py" in child.log_tail())
+    assert "Error" in child.log_tail()
+
+
+def test_only_the_platforms_entry_points_are_run(prefork: Prefork, tmp_path: Path) -> None:
+    child = _child(prefork, tmp_path, ["http.server", "8000"])
+    with pytest.raises(PreforkUnavailable, match="not a platform entry point"):
+        child.start()
+    assert child.pid is None
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to connect as another user")
+def test_a_connection_from_another_user_is_refused(prefork: Prefork, tmp_path: Path) -> None:
+    assert prefork.pid is not None
+    _child(
+        prefork, tmp_path, ["acme.runtime.serve", "--target", "handler", "--source", "missing.py"]
+    ).start()  # ready
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - in the child
+        os.close(read)
+        os.setuid(65534)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect("\0" + prefork.socket_name)
+            socket.send_fds(conn, [b"{}"], [write])
+            os.write(write, conn.recv(4096))
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    answer = json.loads(os.read(read, 4096))
+    os.close(read)
+    assert "is not this prefork's user" in answer["error"]
+
+
+def test_a_child_dies_with_the_prefork(prefork: Prefork, tmp_path: Path) -> None:
+    source = str(FUNCTIONS / "hello" / "main.py")
+    child = _child(
+        prefork,
+        tmp_path,
+        ["acme.runtime.serve", "--target", "handler", "--source", source, "--port", "0"],
+    )
+    child.start()
+    assert child.pid is not None
+    assert psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE
+    assert prefork.pid is not None
+    os.kill(prefork.pid, signal.SIGKILL)
+    _wait(lambda: child.exit_code() is not None)
+    assert child.exit_code() == -1  # its parent ended before it could report a code
+    assert not psutil.pid_exists(child.pid) or psutil.Process(child.pid).status() == "zombie"
+    _wait(lambda: not prefork.fits(dict(os.environ)))  # later starts are exec'd instead
+
+
+def test_a_stopped_child_is_gone_with_its_code(prefork: Prefork, tmp_path: Path) -> None:
+    source = str(FUNCTIONS / "hello" / "main.py")
+    child = _child(
+        prefork,
+        tmp_path,
+        ["acme.runtime.serve", "--target", "handler", "--source", source, "--port", "0"],
+    )
+    child.start()
+    assert child.pid is not None
+    _wait(lambda: psutil.Process(child.pid).net_connections(kind="tcp") != [])
+    child.stop()
+    assert child.exit_code() is not None
+    assert not psutil.pid_exists(child.pid)
+
+
+def test_a_launch_the_prefork_cannot_reproduce_is_left_to_exec(
+    prefork: Prefork, tmp_path: Path
+) -> None:
+    """Thread counts and interpreter variables take effect at import: a child cannot change
+    them, so such a launch is not forked."""
+    argv = [sys.executable, "-m", "acme.runtime.serve"]
+    options = {
+        "log_path": tmp_path / "x.log", "cwd": FUNCTIONS, "stop_signal": signal.SIGINT,
+        "stop_timeout": 1.0, "on_output": Output(),
+    }  # fmt: skip
+    same = dict(os.environ)
+    assert prefork.process("x", argv, env=same, **options) is not None  # type: ignore[arg-type]
+    for variable in ("OMP_NUM_THREADS", "PYTHONHASHSEED"):
+        other = {**same, variable: "3"}
+        assert prefork.process("x", argv, env=other, **options) is None  # type: ignore[arg-type]
+    other_program = ["/usr/bin/env", "true"]
+    assert prefork.process("x", other_program, env=same, **options) is None  # type: ignore[arg-type]
