@@ -24,7 +24,7 @@ from typing import Final
 
 import psutil
 
-from acme.stack.process import ManagedProcess, pump_lines
+from acme.stack.process import ManagedProcess, log_tail, pump_lines
 
 __all__ = ["ForkedProcess", "Prefork", "PreforkUnavailable"]
 
@@ -132,11 +132,7 @@ class ForkedProcess:
         return self._code
 
     def log_tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
     def request_stop(self) -> None:
         """Send the stop signal without waiting."""

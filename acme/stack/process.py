@@ -100,11 +100,7 @@ class ManagedProcess:
         return self._popen.poll() if self._popen is not None else None
 
     def log_tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
     def request_stop(self) -> None:
         """Ask the program to stop (its stop signal) without waiting for it."""
@@ -137,6 +133,15 @@ class ManagedProcess:
         psutil.wait_procs(alive, timeout=5)
         if self._pump is not None:
             self._pump.join(5)
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` lines of a process's log file ("" when there is none)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def pump_lines(stream: IO[bytes], log_path: Path, on_output: Callable[[str], None]) -> None:

@@ -52,6 +52,15 @@ def _child(prefork: Prefork, tmp_path: Path, argv: list[str], **env: str) -> For
     return child
 
 
+def _serving_hello(prefork: Prefork, tmp_path: Path) -> ForkedProcess:
+    """A forked child serving the test stack's hello function on a port of its choosing."""
+    source = str(FUNCTIONS / "hello" / "main.py")
+    argv = ["acme.runtime.serve", "--target", "handler", "--source", source, "--port", "0"]
+    child = _child(prefork, tmp_path, argv)
+    child.start()
+    return child
+
+
 def _wait(check: object, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not callable(check) or not check():
@@ -104,13 +113,7 @@ def test_a_connection_from_another_user_is_refused(prefork: Prefork, tmp_path: P
 
 
 def test_a_child_dies_with_the_prefork(prefork: Prefork, tmp_path: Path) -> None:
-    source = str(FUNCTIONS / "hello" / "main.py")
-    child = _child(
-        prefork,
-        tmp_path,
-        ["acme.runtime.serve", "--target", "handler", "--source", source, "--port", "0"],
-    )
-    child.start()
+    child = _serving_hello(prefork, tmp_path)
     assert child.pid is not None
     assert psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE
     assert prefork.pid is not None
@@ -122,13 +125,7 @@ def test_a_child_dies_with_the_prefork(prefork: Prefork, tmp_path: Path) -> None
 
 
 def test_a_stopped_child_is_gone_with_its_code(prefork: Prefork, tmp_path: Path) -> None:
-    source = str(FUNCTIONS / "hello" / "main.py")
-    child = _child(
-        prefork,
-        tmp_path,
-        ["acme.runtime.serve", "--target", "handler", "--source", source, "--port", "0"],
-    )
-    child.start()
+    child = _serving_hello(prefork, tmp_path)
     assert child.pid is not None
     _wait(lambda: psutil.Process(child.pid).net_connections(kind="tcp") != [])
     child.stop()
