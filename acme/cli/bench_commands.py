@@ -105,7 +105,8 @@ def latency(runs: int, baseline_runs: int, timeout: float, out: Path) -> None:
 @OUT
 def coldstart(rounds: int, out: Path) -> None:
     """A new infer-cxr process to its first result (process start, imports, model load, first
-    inference) for a DenseNet-121-sized model, vs a bare onnxruntime process."""
+    inference) for a DenseNet-121-sized model, exec'd and forked by the prefork, vs a bare
+    onnxruntime process."""
     if rounds < 1:
         raise click.BadParameter("expected --rounds >= 1")
     path = run_coldstart_bench(out, rounds=rounds)
@@ -114,6 +115,7 @@ def coldstart(rounds: int, out: Path) -> None:
         parts = ", ".join(f"{phase} {value:.2f}" for phase, value in phases.items())
         click.echo(f"{name}: {parts} s")
     click.echo(f"ratio function path / bare: {report['ratio']:.2f}")
+    click.echo(f"ratio forked by the prefork / bare: {report['forked_ratio']:.2f}")
     _wrote(path)
 
 

@@ -3,7 +3,7 @@
 :class:`Prefork` starts the prefork process and hands out :class:`ForkedProcess` objects,
 which the function supervisors use exactly as a :class:`~acme.stack.process.ManagedProcess`
 (start, exit code, stop). A launch whose interpreter settings differ from the prefork's (its
-``PYTHON*`` or thread-count variables, read when the modules are imported) is not forked: the
+``PYTHON*`` variables, read when the interpreter starts) is not forked: the
 supervisor then execs it as before, and so it does when the prefork is not running.
 """
 
@@ -24,12 +24,11 @@ from typing import Final
 
 import psutil
 
+from acme.runtime.prefork import THREAD_COUNTS
 from acme.stack.process import ManagedProcess, log_tail, pump_lines
 
 __all__ = ["ForkedProcess", "Prefork", "PreforkUnavailable"]
 
-_IMPORT_TIME: Final = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-"""Read once, when numpy and its BLAS are imported, so a child cannot change them."""
 _UNKNOWN_EXIT: Final = -1
 _CONNECT_SECONDS: Final = 30.0
 
@@ -236,8 +235,14 @@ class Prefork:
         self._process.stop()
 
     def fits(self, env: Mapping[str, str]) -> bool:
-        """Whether a child with ``env`` would behave as an exec'd interpreter with it."""
-        keys = {k for k in (*env, *self.env) if k.startswith("PYTHON") or k in _IMPORT_TIME}
+        """Whether a child with ``env`` would behave as an exec'd interpreter with it.
+
+        The interpreter's own variables are read at its start. A thread count the prefork's
+        libraries read at import is set again in the child (:data:`THREAD_COUNTS`), but one
+        the prefork has and the child does not cannot be undone.
+        """
+        keys = {k for k in (*env, *self.env) if k.startswith("PYTHON")}
+        keys |= {k for k in THREAD_COUNTS if k in self.env}
         return self._process.exit_code() is None and all(
             env.get(k) == self.env.get(k) for k in keys
         )

@@ -35,8 +35,9 @@ from typing import Final, NoReturn
 import click
 import setproctitle
 from pydantic import BaseModel, ConfigDict, ValidationError
+from threadpoolctl import threadpool_limits
 
-__all__ = ["PREFORK_MODULES", "PRELOAD", "SpawnRequest", "main"]
+__all__ = ["PREFORK_MODULES", "PRELOAD", "THREAD_COUNTS", "SpawnRequest", "main"]
 
 PRELOAD: Final = (
     "numpy", "pydicom", "boto3", "psycopg", "psycopg_pool", "nats", "redis", "flask",
@@ -51,8 +52,14 @@ PRELOAD: Final = (
 )  # fmt: skip
 """Imported before the first fork. Not onnxruntime: only the inference functions need it."""
 
-PREFORK_MODULES: Final = ("acme.runtime.",)
-"""The only modules a child may run: the platform's own entry points."""
+PREFORK_MODULES: Final = ("acme.runtime.", "acme.coldstart")
+"""The only modules a child may run: the platform's entry points and the cold-start probe."""
+
+THREAD_COUNTS: Final = {
+    "OPENBLAS_NUM_THREADS": "blas", "MKL_NUM_THREADS": "blas", "OMP_NUM_THREADS": None,
+}  # fmt: skip
+"""Thread counts numpy's BLAS (and an OpenMP runtime) read when loaded, in the prefork: a
+child whose environment sets one gets it applied through threadpoolctl (None: every library)."""
 
 _PR_SET_PDEATHSIG: Final = 1
 _MAX_REQUEST: Final = 1 << 20
@@ -164,6 +171,7 @@ def _run_child(request: SpawnRequest, output: int, *, parent: int) -> NoReturn:
         os.chdir(request.cwd)
         os.environ.clear()
         os.environ.update(request.env)
+        _limit_threads(request.env)
         sys.path[0] = request.cwd  # what ``python -m`` puts first
         for stream in (sys.stdout, sys.stderr):
             stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -181,6 +189,14 @@ def _run_child(request: SpawnRequest, output: int, *, parent: int) -> NoReturn:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _limit_threads(env: dict[str, str]) -> None:
+    """Apply the thread counts of ``env`` to the libraries already loaded, most general first
+    (``OMP_NUM_THREADS``), so that a library's own variable wins as it would at its load."""
+    for variable in sorted(THREAD_COUNTS, key=lambda v: THREAD_COUNTS[v] is not None):
+        if (value := env.get(variable)) is not None and value.isdigit() and int(value) > 0:
+            threadpool_limits(limits=int(value), user_api=THREAD_COUNTS[variable])
 
 
 def _exit_status(exc: SystemExit) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -98,13 +99,18 @@ def test_a_connection_from_another_user_is_refused(prefork: Prefork, tmp_path: P
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - in the child
-        os.close(read)
-        os.setuid(65534)
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect("\0" + prefork.socket_name)
-            socket.send_fds(conn, [b"{}"], [write])
-            os.write(write, conn.recv(4096))
-        os._exit(0)
+        try:
+            os.close(read)
+            os.setuid(65534)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect("\0" + prefork.socket_name)
+                with contextlib.suppress(BrokenPipeError):  # refused before it read
+                    socket.send_fds(conn, [b"{}"], [write])
+                os.write(write, conn.recv(4096))
+        except BaseException as exc:  # noqa: BLE001 - reported to the test, never raised here
+            os.write(write, json.dumps({"error": f"in the child: {exc!r}"}).encode())
+        finally:
+            os._exit(0)
     os.close(write)
     os.waitpid(pid, 0)
     answer = json.loads(os.read(read, 4096))
@@ -136,17 +142,52 @@ def test_a_stopped_child_is_gone_with_its_code(prefork: Prefork, tmp_path: Path)
 def test_a_launch_the_prefork_cannot_reproduce_is_left_to_exec(
     prefork: Prefork, tmp_path: Path
 ) -> None:
-    """Thread counts and interpreter variables take effect at import: a child cannot change
-    them, so such a launch is not forked."""
+    """Interpreter variables take effect at its start, so a launch that changes one is not
+    forked; a thread count is applied again in the child, unless the prefork set one that the
+    launch does not."""
     argv = [sys.executable, "-m", "acme.runtime.serve"]
     options = {
         "log_path": tmp_path / "x.log", "cwd": FUNCTIONS, "stop_signal": signal.SIGINT,
         "stop_timeout": 1.0, "on_output": Output(),
     }  # fmt: skip
-    same = dict(os.environ)
+    same = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     assert prefork.process("x", argv, env=same, **options) is not None  # type: ignore[arg-type]
-    for variable in ("OMP_NUM_THREADS", "PYTHONHASHSEED"):
-        other = {**same, variable: "3"}
-        assert prefork.process("x", argv, env=other, **options) is None  # type: ignore[arg-type]
+    threads = {**same, "OMP_NUM_THREADS": "3"}
+    assert prefork.process("x", argv, env=threads, **options) is not None  # type: ignore[arg-type]
+    hashed = {**same, "PYTHONHASHSEED": "3"}
+    assert prefork.process("x", argv, env=hashed, **options) is None  # type: ignore[arg-type]
     other_program = ["/usr/bin/env", "true"]
     assert prefork.process("x", other_program, env=same, **options) is None  # type: ignore[arg-type]
+    limited = Prefork(env=threads, cwd=FUNCTIONS, log_path=tmp_path / "limited.log")
+    limited.start()
+    try:
+        assert limited.process("x", argv, env=same, **options) is None  # type: ignore[arg-type]
+    finally:
+        limited.stop()
+
+
+_REPORT_THREADS = """
+import json, threadpoolctl
+blas = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+print(json.dumps(blas), flush=True)
+raise SystemExit(0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("env", "threads"),
+    [({"OMP_NUM_THREADS": "3"}, 3), ({"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "1"}, 1)],
+)
+def test_a_child_gets_the_thread_counts_of_its_environment(
+    prefork: Prefork, tmp_path: Path, env: dict[str, str], threads: int
+) -> None:
+    """numpy's BLAS was loaded by the prefork, before the child's variables existed."""
+    source = tmp_path / "main.py"
+    source.write_text(_REPORT_THREADS)
+    argv = ["acme.runtime.serve", "--target", "handler", "--source", str(source)]
+    child = _child(prefork, tmp_path, argv, **env)
+    child.start()
+    _wait(lambda: child.exit_code() is not None)
+    assert child.exit_code() == 0, child.log_tail()
+    counts = json.loads(child.log_tail().splitlines()[-1])
+    assert counts and set(counts) == {threads}
