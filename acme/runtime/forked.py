@@ -86,7 +86,7 @@ class ForkedProcess:
         read, write = os.pipe()
         try:
             self._connect(conn)
-            socket.send_fds(conn, [json.dumps(self._request).encode()], [write])
+            socket.send_fds(conn, [json.dumps(self._request).encode() + b"\n"], [write])
             os.close(write)
             write = -1
             answer = self._next_message(conn)

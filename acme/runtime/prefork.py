@@ -9,8 +9,8 @@ ARGS`` as an exec'd interpreter would, with the environment, folder and output i
 functions took 674 MB of PSS as six interpreters and 314 MB forked from one, and a child is
 serving a few hundred milliseconds after it is asked for.
 
-The protocol, one connection per child (:mod:`acme.stack.forked` is the other end): the
-client sends one JSON request, with the write end of the child's output pipe attached
+The protocol, one connection per child (:mod:`acme.runtime.forked` is the other end): the
+client sends one JSON request (one line), with the write end of the child's output pipe attached
 (``SCM_RIGHTS``); the prefork answers ``{"pid": N}`` (or ``{"error": "..."}``), and once the
 child has exited, ``{"code": C}``, and closes the connection.
 """
@@ -25,6 +25,7 @@ import json
 import os
 import runpy
 import selectors
+import signal
 import socket
 import struct
 import sys
@@ -125,19 +126,26 @@ def _spawn(
             raise PermissionError(f"peer uid {uid} is not this prefork's user")
         data, fds, _, _ = socket.recv_fds(conn, _MAX_REQUEST, 1)
         output = fds[0] if fds else None
+        while not data.endswith(b"\n"):  # one JSON line, however the stream split it
+            if not (more := conn.recv(_MAX_REQUEST)) or len(data) > _MAX_REQUEST:
+                raise ValueError("incomplete or oversized request")
+            data += more
         request = SpawnRequest.model_validate_json(data)
         if not request.module.startswith(PREFORK_MODULES):
             raise PermissionError(f"module {request.module!r} is not a platform entry point")
         if output is None:
             raise ValueError("no output descriptor attached")
     except (OSError, ValueError, ValidationError) as exc:
-        with contextlib.suppress(OSError):
-            conn.sendall(_line({"error": str(exc)}))
-        conn.close()
+        _refuse(conn, exc)
         if output is not None:
             os.close(output)
         return None
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # no memory or process slots: refused, the prefork carries on
+        _refuse(conn, exc)
+        os.close(output)
+        return None
     if pid == 0:
         for sock in (listener, conn, *(c.conn for c in children.values())):
             sock.close()
@@ -147,8 +155,17 @@ def _spawn(
         _run_child(request, output, parent=os.getppid())
     os.close(output)
     conn.settimeout(None)
-    conn.sendall(_line({"pid": pid}))
+    try:
+        conn.sendall(_line({"pid": pid}))
+    except OSError:  # the client is gone: nobody would supervise the child
+        os.kill(pid, signal.SIGKILL)
     return _Child(pid=pid, conn=conn, pidfd=os.pidfd_open(pid))
+
+
+def _refuse(conn: socket.socket, exc: Exception) -> None:
+    with contextlib.suppress(OSError):
+        conn.sendall(_line({"error": str(exc)}))
+    conn.close()
 
 
 def _run_child(request: SpawnRequest, output: int, *, parent: int) -> NoReturn:

@@ -90,6 +90,24 @@ def test_only_the_platforms_entry_points_are_run(prefork: Prefork, tmp_path: Pat
     assert child.pid is None
 
 
+def test_a_malformed_request_is_refused_and_the_prefork_carries_on(
+    prefork: Prefork, tmp_path: Path
+) -> None:
+    _child(prefork, tmp_path, ["acme.runtime.serve", "--source", "missing.py"]).start()  # ready
+    read, write = os.pipe()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect("\0" + prefork.socket_name)
+        socket.send_fds(conn, [b'{"module": "acme.runtime.tick"}\n'], [write])
+        answer = json.loads(conn.recv(4096))
+    os.close(write)
+    os.close(read)
+    assert "validation error" in answer["error"] and "pid" not in answer
+    child = _child(prefork, tmp_path, ["acme.runtime.serve", "--source", "missing.py"])
+    child.start()  # still forking
+    _wait(lambda: child.exit_code() is not None)
+    assert child.exit_code() == 2  # click: --target is missing
+
+
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to connect as another user")
 def test_a_connection_from_another_user_is_refused(prefork: Prefork, tmp_path: Path) -> None:
     assert prefork.pid is not None
