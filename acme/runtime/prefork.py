@@ -140,6 +140,7 @@ def _spawn(
         if output is not None:
             os.close(output)
         return None
+    prefork = os.getpid()
     try:
         pid = os.fork()
     except OSError as exc:  # no memory or process slots: refused, the prefork carries on
@@ -152,7 +153,7 @@ def _spawn(
         for child in children.values():
             os.close(child.pidfd)
         selector.close()
-        _run_child(request, output, parent=os.getppid())
+        _run_child(request, output, parent=prefork)
     os.close(output)
     conn.settimeout(None)
     try:
