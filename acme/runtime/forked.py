@@ -64,7 +64,7 @@ class ForkedProcess:
         title = [_title_kind(module), f"{name}:", sys.executable, "-m", module, *args]
         self._request = {
             "module": module, "args": list(args), "env": dict(env), "cwd": str(cwd),
-            "title": " ".join(title), "stop_signal": int(stop_signal),
+            "title": " ".join(title),
         }  # fmt: skip
         self._on_output = on_output
         self._conn: socket.socket | None = None

@@ -76,7 +76,6 @@ class SpawnRequest(BaseModel):
     env: dict[str, str]
     cwd: str
     title: str
-    stop_signal: int
 
 
 @dataclass
@@ -176,7 +175,9 @@ def _run_child(request: SpawnRequest, output: int, *, parent: int) -> NoReturn:
     try:
         os.setsid()  # its own session, as ManagedProcess gives an exec'd child
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, request.stop_signal)  # dies with the prefork
+        # dies with the prefork: killed, since nobody would reap it or stop it cleanly, and a
+        # stop signal can be ignored (SIGINT is, in a shell's background job)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # the prefork ended before the line above
             raise SystemExit(1)
         devnull = os.open(os.devnull, os.O_RDONLY)
