@@ -22,10 +22,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-import psutil
-
 from acme.runtime.prefork import THREAD_COUNTS
-from acme.stack.process import ManagedProcess, log_tail, pump_lines
+from acme.stack.process import (
+    ManagedProcess,
+    end_tree,
+    is_alive,
+    log_tail,
+    process_tree,
+    pump_lines,
+)
 
 __all__ = ["ForkedProcess", "Prefork", "PreforkUnavailable"]
 
@@ -50,10 +55,10 @@ class ForkedProcess:
         log_path: Path,
         cwd: Path,
         env: Mapping[str, str],
-        stop_signal: signal.Signals = signal.SIGTERM,
-        stop_timeout: float = 15.0,
+        stop_signal: signal.Signals,
+        stop_timeout: float,
         on_output: Callable[[str], None],
-        running: Callable[[], bool] = lambda: True,
+        running: Callable[[], bool],
     ) -> None:
         self.name = name
         self._running = running
@@ -124,7 +129,7 @@ class ForkedProcess:
             return None
         except OSError:
             message = None
-        if message is None and self._pid is not None and _running(self._pid):
+        if message is None and self._pid is not None and is_alive(self._pid):
             return None  # the prefork is gone; the child follows it (its death signal)
         self._code = int(message["code"]) if message and "code" in message else _UNKNOWN_EXIT
         self._conn.close()
@@ -143,19 +148,13 @@ class ForkedProcess:
         """Stop the child and everything it started; returns when all are gone."""
         if self._pid is None or self.exit_code() is not None:
             return
-        try:
-            tree = [psutil.Process(self._pid), *psutil.Process(self._pid).children(True)]
-        except psutil.NoSuchProcess:
-            tree = []
+        tree = process_tree(self._pid)
         self.request_stop()
         if not self._wait(self.stop_timeout):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._pid, signal.SIGKILL)
             self._wait(5.0)
-        _, alive = psutil.wait_procs(tree, timeout=5)
-        for proc in alive:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                proc.kill()
+        end_tree(tree)
         if self._pump is not None:
             self._pump.join(5)
 
@@ -189,13 +188,6 @@ class ForkedProcess:
         line, self._buffer = self._buffer.split(b"\n", 1)
         message: dict[str, int | str] = json.loads(line)
         return message
-
-
-def _running(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def _title_kind(module: str) -> str:

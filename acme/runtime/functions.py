@@ -304,11 +304,11 @@ class _Supervisor:
         def on_output(line: str) -> None:
             self.output(launch.name, line)
 
-        forked = self.prefork and self.prefork.process(
+        forked = self.prefork.process(
             launch.name, argv, log_path=launch.log_path, cwd=launch.cwd, env=launch.env,
             stop_signal=launch.stop_signal, stop_timeout=10.0, on_output=on_output,
-        )  # fmt: skip
-        if forked:
+        ) if self.prefork is not None else None  # fmt: skip
+        if forked is not None:
             started = asyncio.ensure_future(asyncio.to_thread(forked.start))
             try:
                 await asyncio.shield(started)  # waits while the prefork still imports

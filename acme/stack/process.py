@@ -111,28 +111,44 @@ class ManagedProcess:
         """Stop the process and every process it started; returns when all are gone."""
         if self._popen is None or self._popen.poll() is not None:
             return
-        try:
-            tree = [
-                psutil.Process(self._popen.pid),
-                *psutil.Process(self._popen.pid).children(True),
-            ]
-        except psutil.NoSuchProcess:
-            tree = []
+        tree = process_tree(self._popen.pid)
         self._popen.send_signal(self.stop_signal)
         try:
             self._popen.wait(self.stop_timeout)
         except subprocess.TimeoutExpired:
             self._popen.kill()
             self._popen.wait(5)
-        _, alive = psutil.wait_procs(tree, timeout=5)
-        for proc in alive:
-            try:
-                proc.kill()
-            except psutil.NoSuchProcess:
-                continue
-        psutil.wait_procs(alive, timeout=5)
+        end_tree(tree)
         if self._pump is not None:
             self._pump.join(5)
+
+
+def process_tree(pid: int) -> list[psutil.Process]:
+    """``pid`` and every process below it (empty when it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def end_tree(tree: list[psutil.Process]) -> None:
+    """Give what is left of ``tree`` 5 s to exit, then kill it."""
+    _, alive = psutil.wait_procs(tree, timeout=5)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            continue
+    psutil.wait_procs(alive, timeout=5)
+
+
+def is_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie has ended)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def log_tail(path: Path, lines: int = 15) -> str:

@@ -10,10 +10,10 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-import psutil
 from pydantic import BaseModel, ConfigDict
 
 from acme.settings import Settings
+from acme.stack.process import is_alive
 
 URL_FIELDS = {"nats": "nats_url", "postgres": "database_url", "redis": "redis_url", "s3": "s3_url"}
 """Each server's name in the state file -> the setting holding its URL."""
@@ -54,11 +54,7 @@ class StackState(BaseModel):
 
     def is_running(self) -> bool:
         """True when the ``acme up`` that wrote this file is still alive."""
-        try:
-            proc = psutil.Process(self.pid)
-        except psutil.NoSuchProcess:
-            return False
-        return proc.status() != psutil.STATUS_ZOMBIE
+        return is_alive(self.pid)
 
 
 def state_path(home: Path) -> Path:
