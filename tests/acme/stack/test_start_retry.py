@@ -10,6 +10,7 @@ import pytest
 from acme.errors import ServerError
 from acme.settings import Settings, load_settings
 from acme.stack.health import ProbeFailure
+from acme.stack.ports import free_port
 from acme.stack.process import ManagedProcess
 from acme.stack.servers.base import Launch
 from acme.stack.stack import EmbeddedStack
@@ -57,12 +58,13 @@ def test_an_early_exit_is_retried_on_new_ports(tmp_path: Path) -> None:
 def test_a_fixed_port_is_not_retried(tmp_path: Path) -> None:
     flaky = FlakyServer(failures=1)
     settings = load_settings(home=tmp_path / "home", redis_port=0)
-    settings = settings.model_copy(update={"redis_port": 45999})
+    port = free_port(settings.host)  # a fixed port, free now (a literal one may be taken)
+    settings = settings.model_copy(update={"redis_port": port})
     stack = EmbeddedStack(settings, servers=lambda _webhook: [flaky])
     with pytest.raises(ServerError, match="exited with code 1 during start"):
         stack.start()
     stack.stop()
-    assert flaky.launches == [45999]
+    assert flaky.launches == [port]
 
 
 def test_it_gives_up_after_three_attempts(tmp_path: Path) -> None:
