@@ -20,7 +20,8 @@ from acme.auth import ensure_local_key
 from acme.cli.object_view import show_object
 from acme.cli.study_commands import show_study
 from acme.errors import AcmeError
-from acme.runtime.app import PrefixedLines, Runtime, settings_environment
+from acme.runtime.app import PrefixedLines, Runtime, prefork_log, settings_environment
+from acme.runtime.forked import Prefork
 from acme.runtime.stackfile import Stack, load_stack
 from acme.settings import Settings, load_settings
 from acme.stack.ports import claim_port
@@ -41,6 +42,15 @@ def up() -> None:
     functions = load_stack(settings.stack_file)  # a bad stack file fails before any server
     if settings.gateway_port:  # so does a gateway port in use
         claim_port(settings.gateway_host, settings.gateway_port, "ACME_GATEWAY_PORT")
+    output = PrefixedLines(sys.stdout)
+    # forked first, before any thread: acme up shares the preloaded pages with its functions
+    prefork = (
+        Prefork.forked(
+            log_path=prefork_log(settings), on_output=lambda line: output("prefork", line)
+        )
+        if settings.prefork
+        else None
+    )
     console = Console(stderr=True, soft_wrap=True)
     for name, folder in functions.missing().items():
         where = escape(str(folder))
@@ -75,8 +85,10 @@ def up() -> None:
         if jwks is not None:
             console.print(f"local token issuer: {escape(str(jwks))} (acme token --user U --role R)")
         if not stopping.is_set():
-            asyncio.run(_run_runtime(running, functions, stack, console, stopping))
+            asyncio.run(_run_runtime(running, functions, stack, console, stopping, output, prefork))
     finally:
+        if prefork is not None:
+            prefork.stop()  # stopped with the runtime, unless the runtime never started
         signal.signal(signal.SIGTERM, request_stop)  # asyncio.run restored the defaults
         signal.signal(signal.SIGINT, request_stop)
         console.print("stopping servers…")
@@ -106,6 +118,8 @@ async def _run_runtime(
     servers: EmbeddedStack,
     console: Console,
     stopping: threading.Event,
+    output: PrefixedLines,
+    prefork: Prefork | None,
 ) -> None:
     """Functions, router and gateway until SIGINT/SIGTERM; then stop them in that order.
 
@@ -118,9 +132,7 @@ async def _run_runtime(
         loop.add_signal_handler(sig, stop.set)
     if stopping.is_set():  # a signal came before the handlers above were installed
         return
-    runtime = Runtime(
-        settings, functions, output=PrefixedLines(sys.stdout), inherited_env=os.environ
-    )
+    runtime = Runtime(settings, functions, output=output, inherited_env=os.environ, prefork=prefork)
     async with runtime:  # started: notifications are received, modalities can send
         routes = "web app, /function/<name>/, /healthz, /metrics"
         record_gateway(settings.home.resolve(), runtime.url)

@@ -49,6 +49,7 @@ __all__ = [
     "PrefixedLines",
     "Runtime",
     "function_launches",
+    "prefork_log",
     "router_triggers",
     "service_launches",
     "settings_environment",
@@ -155,6 +156,10 @@ def router_triggers(
     ]
 
 
+def prefork_log(settings: Settings) -> Path:
+    return settings.home.resolve() / "functions" / "prefork.log"
+
+
 class PrefixedLines:
     """A :class:`FunctionOutput` writing ``name | line`` to a stream, one whole line at a time."""
 
@@ -188,8 +193,11 @@ class Runtime:
         inherited_env: Mapping[str, str],
         with_events: bool = True,
         servers: ServerProbe | None = None,
+        prefork: Prefork | None = None,
     ) -> None:
-        """``with_events=False`` leaves out what needs NATS: router, bucket events, tick."""
+        """``with_events=False`` leaves out what needs NATS: router, bucket events, tick.
+        ``prefork``: one forked already (:meth:`Prefork.forked`), used where ``ACME_PREFORK``
+        is on; otherwise the runtime starts its own."""
         self.settings = settings
         self.stack = stack
         self.skipped = stack.missing()
@@ -212,16 +220,15 @@ class Runtime:
             cwd = stack.path.resolve().parent
             services = self._with_receiver_port(settings)
             launches += service_launches(services, inherited=inherited_env, cwd=cwd)
-        prefork = (
-            Prefork(
+        if not settings.prefork:
+            prefork = None
+        elif prefork is None:
+            prefork = Prefork(
                 env=_base_environment(settings, inherited_env),
                 cwd=stack.path.resolve().parent,
-                log_path=settings.home.resolve() / "functions" / "prefork.log",
+                log_path=prefork_log(settings),
                 on_output=lambda line: output("prefork", line),
             )
-            if settings.prefork
-            else None
-        )
         self.pool = FunctionPool(
             launches,
             host=settings.host,

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from acme.runtime.prefork import THREAD_COUNTS
+from acme.runtime.prefork import THREAD_COUNTS, fork_here
 from acme.stack.process import (
     ManagedProcess,
     end_tree,
@@ -36,6 +36,9 @@ __all__ = ["ForkedProcess", "Prefork", "PreforkUnavailable"]
 
 _UNKNOWN_EXIT: Final = -1
 _CONNECT_SECONDS: Final = 30.0
+_EMULATED: Final = frozenset({"PYTHONUNBUFFERED"})
+"""Interpreter variables a child does not need the prefork to have been started with: its
+output is line-buffered (:func:`acme.runtime.prefork._detach`), as a log needs."""
 
 
 class PreforkUnavailable(OSError):
@@ -197,7 +200,11 @@ def _title_kind(module: str) -> str:
 
 
 class Prefork:
-    """The prefork process of one runtime, and the factory of its children."""
+    """The prefork process of one runtime, and the factory of its children.
+
+    Either exec'd (``Prefork(...)``: a process of its own, which imports what it preloads),
+    or forked from this process (:meth:`Prefork.forked`), which then shares those pages too.
+    """
 
     def __init__(
         self,
@@ -208,19 +215,31 @@ class Prefork:
         on_output: Callable[[str], None] | None = None,
     ) -> None:
         self.env = dict(env)
-        self.socket_name = f"acme-prefork-{os.getpid()}-{secrets.token_hex(8)}"
-        self._process = ManagedProcess(
+        self.socket_name = _socket_name()
+        self._process: ManagedProcess | _ForkedPrefork = ManagedProcess(
             "prefork",
             [sys.executable, "-m", "acme.runtime.prefork", "--socket", self.socket_name],
             log_path=log_path, cwd=cwd, env=self.env, stop_timeout=5.0, on_output=on_output,
         )  # fmt: skip
+
+    @classmethod
+    def forked(cls, *, log_path: Path, on_output: Callable[[str], None]) -> Prefork:
+        """The prefork forked from this process now, after preloading here: call it before
+        this process starts a thread. Its environment is this process's."""
+        prefork = cls.__new__(cls)
+        prefork.env = dict(os.environ)
+        prefork.socket_name = _socket_name()
+        pid, output = fork_here(prefork.socket_name)
+        prefork._process = _ForkedPrefork(pid, output, log_path=log_path, on_output=on_output)
+        return prefork
 
     @property
     def pid(self) -> int | None:
         return self._process.pid
 
     def start(self) -> None:
-        """Start the prefork (from a long-lived thread: it dies with that thread)."""
+        """Start the prefork (from a long-lived thread: it dies with that thread); a forked
+        one runs already, and its output is copied to its log from now on."""
         self._process.start()
 
     def stop(self) -> None:
@@ -233,7 +252,7 @@ class Prefork:
         libraries read at import is set again in the child (:data:`THREAD_COUNTS`), but one
         the prefork has and the child does not cannot be undone.
         """
-        keys = {k for k in (*env, *self.env) if k.startswith("PYTHON")}
+        keys = {k for k in (*env, *self.env) if k.startswith("PYTHON") and k not in _EMULATED}
         keys |= {k for k in THREAD_COUNTS if k in self.env}
         return self._process.exit_code() is None and all(
             env.get(k) == self.env.get(k) for k in keys
@@ -259,3 +278,56 @@ class Prefork:
             stop_signal=stop_signal, stop_timeout=stop_timeout, on_output=on_output,
             running=lambda: self._process.exit_code() is None,
         )  # fmt: skip
+
+
+def _socket_name() -> str:
+    return f"acme-prefork-{os.getpid()}-{secrets.token_hex(8)}"
+
+
+class _ForkedPrefork:
+    """The prefork as a child forked from this process: its output, exit code and stop."""
+
+    def __init__(
+        self, pid: int, output: int, *, log_path: Path, on_output: Callable[[str], None]
+    ) -> None:
+        self.pid = pid
+        self._output = output
+        self._log_path = log_path
+        self._on_output = on_output
+        self._code: int | None = None
+        self._pump: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._pump is not None:
+            return
+        self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._pump = threading.Thread(
+            target=pump_lines,
+            args=(os.fdopen(self._output, "rb"), self._log_path, self._on_output),
+            name="prefork output",
+            daemon=True,
+        )
+        self._pump.start()
+
+    def exit_code(self) -> int | None:
+        if self._code is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self._code = os.waitstatus_to_exitcode(status)
+        return self._code
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 5 s; its children die with it (their death signal)."""
+        for sig, seconds in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            if self.exit_code() is not None:
+                break
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+            deadline = time.monotonic() + seconds
+            while self.exit_code() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+        if self._pump is not None:
+            self._pump.join(5)
+        elif self._output != -1:  # never copied: nobody reads it
+            os.close(self._output)
+            self._output = -1

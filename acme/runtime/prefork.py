@@ -38,7 +38,10 @@ import setproctitle
 from pydantic import BaseModel, ConfigDict, ValidationError
 from threadpoolctl import threadpool_limits
 
-__all__ = ["PREFORK_MODULES", "PRELOAD", "THREAD_COUNTS", "SpawnRequest", "main"]
+__all__ = [
+    "PREFORK_MODULES", "PRELOAD", "THREAD_COUNTS", "SpawnRequest", "fork_here", "listen", "main",
+    "preload",
+]  # fmt: skip
 
 PRELOAD: Final = (
     "numpy", "pydicom", "boto3", "psycopg", "psycopg_pool", "nats", "redis", "flask",
@@ -173,27 +176,12 @@ def _run_child(request: SpawnRequest, output: int, *, parent: int) -> NoReturn:
     never return to the prefork's loop."""
     code: int = 1
     try:
-        os.setsid()  # its own session, as ManagedProcess gives an exec'd child
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        # dies with the prefork: killed, since nobody would reap it or stop it cleanly, and a
-        # stop signal can be ignored (SIGINT is, in a shell's background job)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # the prefork ended before the line above
-            raise SystemExit(1)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        os.close(output)
-        os.close(devnull)
-        setproctitle.setproctitle(request.title)  # before the environment (its memory) changes
+        _detach(output, parent=parent, title=request.title)
         os.chdir(request.cwd)
         os.environ.clear()
         os.environ.update(request.env)
         _limit_threads(request.env)
         sys.path[0] = request.cwd  # what ``python -m`` puts first
-        for stream in (sys.stdout, sys.stderr):
-            stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         sys.argv = [request.module, *request.args]
         sys.modules.pop(request.module, None)  # run afresh as __main__, as ``python -m`` does
         runpy.run_module(request.module, run_name="__main__", alter_sys=True)
@@ -208,6 +196,27 @@ def _run_child(request: SpawnRequest, output: int, *, parent: int) -> NoReturn:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _detach(output: int, *, parent: int, title: str) -> None:
+    """In a new child of ``parent``: its own session, death with ``parent``, no input, output
+    (line-buffered) to ``output``, and ``title`` as its command line."""
+    os.setsid()  # its own session, as ManagedProcess gives an exec'd child
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    # dies with its parent: killed, since nobody would reap it or stop it cleanly, and a
+    # stop signal can be ignored (SIGINT is, in a shell's background job)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the line above
+        raise SystemExit(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.close(output)
+    os.close(devnull)
+    setproctitle.setproctitle(title)  # before the environment (its memory) changes
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
 
 
 def _limit_threads(env: dict[str, str]) -> None:
@@ -231,17 +240,59 @@ def _line(message: dict[str, object]) -> bytes:
     return json.dumps(message).encode() + b"\n"
 
 
+def listen(name: str) -> socket.socket:
+    """The prefork's socket: abstract Unix socket ``name``, listening."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind("\0" + name)
+    listener.listen(64)  # clients may connect while the imports run
+    return listener
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD` and freeze it out of the garbage collector, which then no longer
+    touches (so no longer copies) the imported objects in this process or its forks."""
+    for module in PRELOAD:
+        importlib.import_module(module)
+    gc.collect()
+    gc.freeze()
+
+
+def fork_here(name: str) -> tuple[int, int]:
+    """Preload in this process, then fork the prefork from it, listening on ``name``: the
+    process shares the preloaded pages with the prefork and its children. Call it before this
+    process starts a thread. Returns the prefork's pid and the read end of its output."""
+    listener = listen(name)
+    preload()
+    read, write = os.pipe()
+    parent = os.getpid()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # or the child would write this process's pending output again
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read)
+            title = f"acme-service prefork: {sys.executable} -m {__name__} --socket {name}"
+            _detach(write, parent=parent, title=title)
+            print(f"prefork ready: {len(sys.modules)} modules imported", flush=True)
+            main_loop(listener)
+        except SystemExit as exc:
+            code = _exit_status(exc)
+        except BaseException:  # noqa: BLE001 - the prefork's crash, printed for its log
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    listener.close()
+    os.close(write)
+    return pid, read
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--socket", "name", required=True, help="Abstract Unix socket name to listen on.")
 def main(name: str) -> None:
     """Pre-import the platform's modules, then fork a child per request on socket NAME."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind("\0" + name)
-    listener.listen(64)  # clients may connect while the imports below run
-    for module in PRELOAD:
-        importlib.import_module(module)
-    gc.collect()
-    gc.freeze()  # the collector no longer touches (so no longer copies) the imported objects
+    listener = listen(name)
+    preload()
     print(f"prefork ready: {len(sys.modules)} modules imported", flush=True)
     main_loop(listener)
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -61,12 +62,22 @@ def test_a_function_forked_by_the_prefork_is_named_by_its_title() -> None:
         child.wait()
 
 
+def _wait_exec(pid: int) -> None:
+    """Until ``pid`` runs its own program: between fork and exec its command line is still
+    this process's (or empty)."""
+    deadline = time.monotonic() + 10
+    while b"acme.cli.main" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
 def test_acme_up_is_named_by_its_command_and_a_gone_process_by_none() -> None:
     up = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(30)", "-m", "acme.cli.main up"],
         env={k: v for k, v in os.environ.items() if k != "K_SERVICE"},
     )
     try:
+        _wait_exec(up.pid)
         assert identify(up.pid) == Identity("acme up", "platform")
     finally:
         up.kill()

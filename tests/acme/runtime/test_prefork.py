@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -209,3 +210,76 @@ def test_a_child_gets_the_thread_counts_of_its_environment(
     assert child.exit_code() == 0, child.log_tail()
     counts = json.loads(child.log_tail().splitlines()[-1])
     assert counts and set(counts) == {threads}
+
+
+_FORKED_HERE = """
+import json, os, signal, sys, time
+from pathlib import Path
+from acme.runtime.forked import Prefork
+
+folder, mode = Path(sys.argv[1]), sys.argv[2]
+lines = []
+prefork = Prefork.forked(log_path=folder / "prefork.log", on_output=lines.append)
+if mode == "wait":
+    print(prefork.pid, flush=True)
+    time.sleep(600)
+prefork.start()
+argv = [sys.executable, "-m", "acme.runtime.serve", "--target", "handler", "--source", "missing.py"]
+child = prefork.process(
+    "probe", argv, log_path=folder / "probe.log", cwd=folder,
+    env={**os.environ, "PYTHONUNBUFFERED": "1"}, stop_signal=signal.SIGINT, stop_timeout=5.0,
+    on_output=lines.append,
+)
+child.start()
+while child.exit_code() is None:
+    time.sleep(0.05)
+rollup = Path("/proc/self/smaps_rollup").read_text().splitlines()
+shared_kb = next(int(line.split()[1]) for line in rollup if line.startswith("Shared_Dirty:"))
+report = {
+    "prefork_parent": Path(f"/proc/{prefork.pid}/stat").read_text().rsplit(")", 1)[1].split()[1],
+    "code": child.exit_code(),
+    "shared_mb": shared_kb / 1024, "me": os.getpid(),
+}
+prefork.stop()
+report["prefork_code"] = prefork._process.exit_code()
+print(json.dumps(report), flush=True)
+time.sleep(0.5)  # the output pump's last lines
+print(json.dumps(lines), flush=True)
+"""
+
+
+def test_a_prefork_forked_from_a_process_shares_its_pages_and_forks_children(
+    tmp_path: Path,
+) -> None:
+    """What ``acme up`` does: preload, fork the prefork from itself, then ask it for children."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED_HERE, str(tmp_path), "run"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report_line, lines_line = done.stdout.strip().splitlines()[-2:]
+    report, lines = json.loads(report_line), json.loads(lines_line)
+    assert int(report["prefork_parent"]) == report["me"]
+    assert report["code"] == 1  # the child ran acme.runtime.serve, which found no source
+    assert any("missing.py" in line for line in lines)
+    assert any(line.startswith("prefork ready:") for line in lines)
+    # the preloaded modules' pages (written before the fork) are shared with the prefork
+    assert report["shared_mb"] > 40, report
+    assert report["prefork_code"] is not None
+    assert "prefork ready:" in (tmp_path / "prefork.log").read_text()
+
+
+def test_a_forked_prefork_dies_with_the_process_that_forked_it(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _FORKED_HERE, str(tmp_path), "wait"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        assert psutil.Process(pid).ppid() == parent.pid
+        assert "prefork" in " ".join(psutil.Process(pid).cmdline())  # titled for `acme bench`
+    finally:
+        parent.kill()
+        parent.wait(10)
+    _wait(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie")

@@ -142,7 +142,16 @@ def test_up_serves_functions_routes_events_and_stops_everything(
     text = up.printed(f"gateway http://127.0.0.1:{up.port}/")
     assert "echo          | [acme] ready at http://127.0.0.1:" in text
 
-    pids = up.pids()
+    # forked by the prefork, which acme up forked after preloading: they share those pages
+    echo = psutil.Process(up.process("echo", lambda f: f["state"] == "ready")["pid"])
+    prefork = echo.parent()
+    assert prefork is not None and prefork.ppid() == up.proc.pid
+    assert "acme.runtime.prefork" in " ".join(prefork.cmdline())
+    rollup = Path(f"/proc/{up.proc.pid}/smaps_rollup").read_text().splitlines()
+    shared_kb = next(int(line.split()[1]) for line in rollup if line.startswith("Shared_Dirty:"))
+    assert shared_kb > 40 * 1024
+
+    pids = [*up.pids(), prefork.pid]
     up.proc.send_signal(signal.SIGTERM)
     assert up.proc.wait(60) == 0, up.text()
     assert alive(pids) == []
@@ -160,9 +169,10 @@ def test_killed_up_leaves_no_function_processes(tmp_path: Path, ups: list[Up]) -
     ups.append(up)
     up.health()
     assert httpx.get(f"{up.url}/function/hello/", timeout=30).status_code == 200
-    up.process("echo", lambda f: f["state"] == "ready")
-    pids = up.pids()
-    assert len(pids) >= 4 + 2 * 2  # servers, echo and hello (gunicorn master and worker each)
+    echo = up.process("echo", lambda f: f["state"] == "ready")
+    prefork = psutil.Process(echo["pid"]).ppid()  # the prefork acme up forked
+    pids = [*up.pids(), prefork]
+    assert len(pids) >= 4 + 2 * 2 + 1  # servers, echo and hello (server and worker each)
     up.proc.kill()  # SIGKILL: nothing runs in acme up any more; the children must still go
     up.proc.wait(10)
     assert _wait_gone(pids) == []
