@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+import psutil
+
 from acme.runtime.prefork import THREAD_COUNTS, fork_here
 from acme.stack.process import (
     ManagedProcess,
@@ -318,14 +320,14 @@ class _ForkedPrefork:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 5 s; its children die with it (their death signal)."""
-        for sig, seconds in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-            if self.exit_code() is not None:
-                break
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, sig)
-            deadline = time.monotonic() + seconds
-            while self.exit_code() is None and time.monotonic() < deadline:
-                time.sleep(0.02)
+        if self.exit_code() is None:  # not reaped yet, so its pid is still its own
+            process = psutil.Process(self.pid)
+            process.terminate()
+            try:
+                self._code = process.wait(5)
+            except psutil.TimeoutExpired:
+                process.kill()
+                self._code = process.wait(5)
         if self._pump is not None:
             self._pump.join(5)
         elif self._output != -1:  # never copied: nobody reads it

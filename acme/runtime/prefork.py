@@ -274,8 +274,7 @@ def fork_here(name: str) -> tuple[int, int]:
             os.close(read)
             title = f"acme-service prefork: {sys.executable} -m {__name__} --socket {name}"
             _detach(write, parent=parent, title=title)
-            print(f"prefork ready: {len(sys.modules)} modules imported", flush=True)
-            main_loop(listener)
+            _serve(listener)
         except SystemExit as exc:
             code = _exit_status(exc)
         except BaseException:  # noqa: BLE001 - the prefork's crash, printed for its log
@@ -293,6 +292,10 @@ def main(name: str) -> None:
     """Pre-import the platform's modules, then fork a child per request on socket NAME."""
     listener = listen(name)
     preload()
+    _serve(listener)
+
+
+def _serve(listener: socket.socket) -> NoReturn:
     print(f"prefork ready: {len(sys.modules)} modules imported", flush=True)
     main_loop(listener)
 
