@@ -106,8 +106,9 @@ class Settings(BaseSettings):
         True,
         description=(
             "Fork the platform's Python processes from one process that has imported their "
-            "modules (shared memory, starts in a fraction of a second); false: each imports "
-            "its own."
+            "modules (shared memory, starts in a fraction of a second); `acme up` imports "
+            "them first and forks that process from itself, so it shares the memory too. "
+            "False: each imports its own."
         ),
     )
     function_timeout: float = Field(

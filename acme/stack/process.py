@@ -99,6 +99,16 @@ class ManagedProcess:
         """The exit code if the process has ended, else None."""
         return self._popen.poll() if self._popen is not None else None
 
+    def listening_ports(self) -> set[int]:
+        """The TCP ports the process listens on now (none once it has ended)."""
+        if self._popen is None or self._popen.poll() is not None:
+            return set()
+        try:
+            sockets = psutil.Process(self._popen.pid).net_connections(kind="tcp")
+        except psutil.NoSuchProcess:
+            return set()
+        return {s.laddr.port for s in sockets if s.status == psutil.CONN_LISTEN}
+
     def log_tail(self, lines: int = 15) -> str:
         return log_tail(self.log_path, lines)
 

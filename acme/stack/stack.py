@@ -283,9 +283,13 @@ class EmbeddedStack:
                 )
             try:
                 server.probe(url, 2.0)
-                return
             except ProbeFailure as exc:
                 last = exc.detail
+            else:
+                unbound = set(launch.listeners) - launch.process.listening_ports()
+                if not unbound:
+                    return
+                last = f"answers, but does not listen yet on ports {sorted(unbound)}"
             time.sleep(_POLL_SECONDS)
         raise ServerError(
             server.name,

@@ -15,10 +15,13 @@ from acme.stack.process import ManagedProcess
 
 @dataclass(frozen=True)
 class Launch:
-    """A started (not yet healthy) server: its process and the URL clients use."""
+    """A started (not yet healthy) server: its process, the URL clients use, and the other
+    ports it was given (it is healthy only once it listens on each: a program that binds one
+    late, finds it taken meanwhile and exits would otherwise pass for started)."""
 
     process: ManagedProcess
     url: str
+    listeners: tuple[int, ...] = ()
 
 
 class EmbeddedServer(Protocol):

@@ -26,12 +26,11 @@ _OTHER_LISTENERS = (
     "filer.port",
     "filer.port.grpc",
     "s3.port.grpc",
-    "s3.port.iceberg",
-    "s3.port.lance",
-    "admin.port",
+    "admin.port",  # listened on even without the admin UI
     "admin.port.grpc",
-    "webdav.port",
 )
+_OFF = ("-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0")
+"""Services of ``weed mini`` the platform does not use: fewer ports to find free."""
 
 NOTIFICATION_TOML = """\
 # Written by `acme up`: the filer posts every event to the bucket-events adapter.
@@ -90,6 +89,7 @@ class SeaweedfsServer:
             f"-s3.port={port}",
             "-master.volumeSizeLimitMB=256",
             "-admin.ui=false",
+            *_OFF,
             *(f"-{flag}={p}" for flag, p in zip(_OTHER_LISTENERS, ports, strict=True)),
         ]
         process = ManagedProcess(
@@ -100,7 +100,7 @@ class SeaweedfsServer:
             env={"HOME": str(datadir), "PATH": "/usr/bin:/bin"},
         )
         process.start()
-        return Launch(process, f"http://{settings.host}:{port}")
+        return Launch(process, f"http://{settings.host}:{port}", listeners=tuple(ports))
 
     def probe(self, url: str, timeout: float) -> None:
         self._probe(url, timeout)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from acme.errors import ServerError
 from acme.settings import Settings, load_settings
 from acme.stack.health import ProbeFailure
-from acme.stack.ports import free_port
+from acme.stack.ports import free_port, free_ports
 from acme.stack.process import ManagedProcess
 from acme.stack.servers.base import Launch
 from acme.stack.stack import EmbeddedStack
@@ -74,3 +76,69 @@ def test_it_gives_up_after_three_attempts(tmp_path: Path) -> None:
         stack.start()
     stack.stop()
     assert len(flaky.launches) == 3
+
+
+_BINDS_LATE = """
+import socket, sys, time
+first = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+time.sleep(0.5)
+try:
+    second = socket.create_server(("127.0.0.1", int(sys.argv[2])))
+except OSError as exc:
+    raise SystemExit(f"second listener: {exc}")
+time.sleep(60)
+"""
+
+
+class LateBinder:
+    """Answers on its client port at once and binds its second port half a second later,
+    exiting when that one is taken (as ``weed mini`` does with its many listeners)."""
+
+    name = "redis"
+    url_field = "redis_url"
+    port_field = "redis_port"
+
+    def __init__(self, taken: socket.socket) -> None:
+        self.taken = taken
+        self.launches: list[ManagedProcess] = []
+
+    def launch(self, settings: Settings, datadir: Path, port: int) -> Launch:
+        first = not self.launches
+        second = self.taken.getsockname()[1] if first else free_ports(settings.host, 1)[0]
+        process = ManagedProcess(
+            self.name,
+            [sys.executable, "-c", _BINDS_LATE, str(port), str(second)],
+            log_path=datadir / "log",
+        )
+        process.start()
+        self.launches.append(process)
+        return Launch(process, f"redis://127.0.0.1:{port}/0", listeners=(second,))
+
+    def probe(self, url: str, timeout: float) -> None:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout).close()
+        except OSError as exc:
+            raise ProbeFailure("unreachable", str(exc)) from None
+
+    def ready(self, url: str) -> None:
+        """Nothing to do."""
+
+
+@pytest.fixture
+def taken_port() -> Iterator[socket.socket]:
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        yield sock
+
+
+def test_a_server_is_started_only_once_it_holds_every_port_it_was_given(
+    tmp_path: Path, taken_port: socket.socket
+) -> None:
+    binder = LateBinder(taken_port)
+    stack = EmbeddedStack(load_settings(home=tmp_path / "home"), servers=lambda _w: [binder])
+    with stack:
+        assert len(binder.launches) == 2  # the first answered, then exited on the taken port
+        assert binder.launches[0].exit_code() == 1
+        survivor = binder.launches[1]
+        assert survivor.exit_code() is None
+        assert len(survivor.listening_ports()) == 2
