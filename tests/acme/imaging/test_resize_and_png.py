@@ -19,7 +19,17 @@ from acme.imaging import (
     to_display,
     to_model_input,
 )
-from acme.imaging._resize import _weights
+
+
+def _weights(n_in: int, n_out: int) -> np.ndarray:
+    """The (n_out, n_in) triangle-filter weights mapping n_in samples onto n_out, their
+    support widened by the reduction factor: the dense definition resampling must match."""
+    scale = n_in / n_out
+    support = max(scale, 1.0)
+    centers = (np.arange(n_out, dtype=np.float64) + 0.5) * scale
+    positions = np.arange(n_in, dtype=np.float64) + 0.5
+    weights = np.maximum(0.0, 1.0 - np.abs(positions[None, :] - centers[:, None]) / support)
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def test_downsampling_averages_and_keeps_constants() -> None:
@@ -95,9 +105,9 @@ def test_an_overlay_leaves_cold_pixels_as_they_were() -> None:
 @pytest.mark.parametrize(
     ("shape", "target"),
     [((1024, 1024), (224, 224)), ((1955, 1841), (448, 448)), ((90, 70), (224, 224)),
-     ((5, 7), (3, 2)), ((3000, 40), (5, 40))],
+     ((5, 7), (3, 2)), ((3000, 40), (5, 40)), ((7, 7), (14, 14)), ((61, 97), (200, 50))],
 )  # fmt: skip
-def test_resampling_over_each_filter_band_is_the_full_weighted_sum(
+def test_resampling_is_the_full_weighted_sum_of_the_triangle_filter(
     shape: tuple[int, int], target: tuple[int, int]
 ) -> None:
     image = np.random.default_rng(3).random(shape, dtype=np.float32) * 4095
