@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,12 @@ class Round:
     bad: int = 0
     """How many of ``files`` (under ``<name>/bad/``) are malformed."""
     seconds: dict[str, float] = field(default_factory=dict)
+    keys: str = ""
+    """What the round's inbox keys start with: ``<name>/`` when it is uploaded, the
+    receiver's ``dimse/`` when a modality sends it."""
+
+    def __post_init__(self) -> None:
+        self.keys = self.keys or f"{self.name}/"
 
     @property
     def studies(self) -> set[str]:
@@ -172,18 +179,23 @@ def run_round(
     fault: Callable[[Round, Pool], None],
     *,
     malformed: int = 0,
+    by_dimse: Callable[[Round], AbstractContextManager[object]] | None = None,
 ) -> Round:
     """Send a round (with ``malformed`` bad objects) while ``fault(round, pool)`` breaks
     something; wait for the outcome and check it (:func:`check_round`). The round's
-    ``seconds`` say how long each part took."""
+    ``seconds`` say how long each part took. The round is uploaded to the inbox, or sent
+    by ``by_dimse(round)`` (a modality on its own thread) into the receiver's keys."""
     rnd = write_round(folder, name)
     if malformed:
         rnd = with_malformed(rnd, folder, malformed)
+    if by_dimse is not None:
+        rnd.keys = "dimse/"
     assert platform.settings is not None
     began = time.monotonic()
     pool = make_pool(platform.settings, application_name="fault-suite")
     try:
-        with Sender(platform.settings, rnd):
+        sender = Sender(platform.settings, rnd) if by_dimse is None else by_dimse(rnd)
+        with sender:
             fault(rnd, pool)
         rnd.seconds["sent"] = time.monotonic() - began
     finally:
@@ -212,7 +224,7 @@ def check_round(platform: FaultPlatform, rnd: Round, limit: float = 240) -> None
                                 " WHERE study_uid = ANY(%s)", studies)  # fmt: skip
             raise AssertionError(f"{exc}: {indexed_rows(pool, rnd)}, {states}") from None
         rnd.seconds["reported"] = time.monotonic() - began
-        wait_until(lambda: not list(store.list(settings.buckets.inbox, f"{rnd.name}/")), 120,
+        wait_until(lambda: not list(store.list(settings.buckets.inbox, rnd.keys)), 120,
                    f"the inbox of {rnd.name} empty")  # fmt: skip
         rnd.seconds["inbox empty"] = time.monotonic() - began
         _check_rows(pool, store, settings, rnd)
@@ -243,7 +255,7 @@ def _check_rows(pool: Pool, store: S3ObjectStore, settings: Settings, rnd: Round
     archived = [o for s in studies for o in store.list(settings.buckets.archive, f"studies/{s}/")]
     assert len(archived) == INSTANCES, "one archive object per instance"
     ledger = "SELECT count(*) FROM inbox_ledger WHERE key LIKE %s AND outcome = 'archived'"
-    assert count(pool, ledger, f"{rnd.name}/%") == INSTANCES, "each upload archived once"
+    assert count(pool, ledger, f"{rnd.keys}%") == INSTANCES, "each instance archived once"
     runs = rows(pool, "SELECT series_uid, count(*) FROM inference_runs"
                       " WHERE series_uid = ANY(%s) GROUP BY 1", list(rnd.series))  # fmt: skip
     assert dict(runs) == dict.fromkeys(rnd.series, 1), "one inference run per series"

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fault_modality import CALLING_AE
 from fault_platform import FaultPlatform
 from routing import fast_routing
 
@@ -45,6 +46,7 @@ def _started(home: Path, tries: int = 3) -> FaultPlatform:
                     fast_routing(home.parent, seconds=15, ages={"CR": 2, "DX": 2})
                 ),
                 "ACME_TICK_SECONDS": "1",
+                "ACME_DICOM_CALLING_AES": f"{CALLING_AE}@127.0.0.1",  # the edge's modality
                 "ACME_INBOX_GRACE_SECONDS": "5",
                 # what a killed acme up's router held unacknowledged comes back after this
                 "ACME_ROUTER_ACK_WAIT": "10",
