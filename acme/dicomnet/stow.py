@@ -4,6 +4,11 @@
 response whose Failed SOP Sequence is not empty, fails it. ``echo`` is a QIDO-RS query for one
 study (it checks reachability and credentials). The password is read from ``password_file``
 at each call, so a rotated secret is picked up without a restart.
+
+Each call is one HTTP request: dicomweb-client's own retrying (five tries with exponential
+waits, on any connection error: 30 s against a service that is down) is turned off, so the
+trigger's retry policy in stack.yml is the only one and an attempt fails as soon as the
+service does (docs/decisions/0129-one-retry-policy-for-destinations.md).
 """
 
 from __future__ import annotations
@@ -56,7 +61,9 @@ class StowSender:
             session.auth = (dest.username, password)
         if dest.ca_file is not None:
             session.verify = str(dest.ca_file)
-        return DICOMwebClient(url=dest.url, session=session, timeout=dest.timeout)
+        client = DICOMwebClient(url=dest.url, session=session, timeout=dest.timeout)
+        client.set_http_retry_params(retry=False)
+        return client
 
 
 def _describe(exc: Exception) -> str:
