@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from types import FrameType
 
 import click
@@ -92,8 +93,9 @@ def up() -> None:
         signal.signal(signal.SIGTERM, request_stop)  # asyncio.run restored the defaults
         signal.signal(signal.SIGINT, request_stop)
         console.print("stopping servers…")
+        began = time.monotonic()
         stack.stop()
-        console.print("stopped")
+        console.print(f"stopped (servers in {time.monotonic() - began:.1f}s)")
 
 
 def _bootstrap(settings: Settings) -> dict[str, list[str]]:
@@ -133,6 +135,7 @@ async def _run_runtime(
     if stopping.is_set():  # a signal came before the handlers above were installed
         return
     runtime = Runtime(settings, functions, output=output, inherited_env=os.environ, prefork=prefork)
+    asked = 0.0
     async with runtime:  # started: notifications are received, modalities can send
         routes = "web app, /function/<name>/, /healthz, /metrics"
         record_gateway(settings.home.resolve(), runtime.url)
@@ -151,6 +154,8 @@ async def _run_runtime(
         await stop.wait()
         watcher.cancel()
         console.print("stopping router, gateway and functions…")
+        asked = time.monotonic()
+    console.print(f"router, gateway and functions stopped in {time.monotonic() - asked:.1f}s")
 
 
 async def _watch_servers(stack: EmbeddedStack, console: Console, every: float = 0.5) -> None:

@@ -393,8 +393,9 @@ class _Supervisor:
                 self._task.cancel()
                 await asyncio.wait([self._task])
             if self._process is not None:
+                began = time.monotonic()
                 await asyncio.to_thread(self._process.stop)
-                self.say("stopped")
+                self.say(f"stopped in {time.monotonic() - began:.1f}s")
             self._fail_attempt("was stopped before it answered")
             self.metrics.replicas.labels(self.launch.name).set(0)
             self.state = "stopped"

@@ -70,7 +70,25 @@ def running_platform(home: Path, *, extra: Mapping[str, str] | None = None) -> I
         try:
             yield connect_settings(load_settings(home=home))
         finally:
+            began = time.monotonic()
             stop_platform(proc)
+            _note_slow_stop(home, time.monotonic() - began)
+
+
+SLOW_STOP = 10.0
+"""A stop slower than this is written down in test-artifacts/slow-stops.log with the end of
+the platform's log (where its phases say how long each took)."""
+
+
+def _note_slow_stop(home: Path, seconds: float) -> None:
+    if seconds < SLOW_STOP:
+        return
+    folder = Path(os.environ.get("ACME_TEST_ARTIFACTS", REPO / "test-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    tail = "\n".join((home / "platform.log").read_text(errors="replace").splitlines()[-25:])
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?")
+    with (folder / "slow-stops.log").open("a") as out:
+        out.write(f"=== {test}: acme up stopped in {seconds:.1f}s\n{tail}\n")
 
 
 def _wait_for_gateway(home: Path, proc: subprocess.Popen[bytes], limit: float = 120.0) -> str:
