@@ -14,7 +14,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -128,8 +128,11 @@ def _by_window_table(
     # an index of the frame's own type: no intp copy of the frame to allocate; ``take``
     # gathers in half the time of fancy indexing (one contiguous output, no index checks
     # beyond the bounds the table was sized to)
-    index = frame if low == 0 else np.subtract(frame, low, dtype=np.int32)
-    return np.take(table, index), how
+    index = cast(
+        NDArray[np.integer], frame if low == 0 else np.subtract(frame, low, dtype=np.int32)
+    )
+    shown: Image = np.take(table, index)
+    return shown, how
 
 
 _TABLE_LIMIT = 1 << 16
