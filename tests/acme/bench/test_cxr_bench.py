@@ -35,3 +35,5 @@ def test_bench_cxr_writes_both_models_with_their_ratio(tmp_path: Path) -> None:
         assert entry["heatmap_grid"] == 2 and entry["heatmap_ms"] > 0
     assert "ratio" in result.output
     assert "heatmap, grid 2 (4 occlusions)" in result.output
+    assert report["chart"] == "cxr.png"
+    assert (out / "cxr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
