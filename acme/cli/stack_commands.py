@@ -93,9 +93,9 @@ def up() -> None:
         signal.signal(signal.SIGTERM, request_stop)  # asyncio.run restored the defaults
         signal.signal(signal.SIGINT, request_stop)
         console.print("stopping servers…")
-        began = time.monotonic()
-        stack.stop()
-        console.print(f"stopped (servers in {time.monotonic() - began:.1f}s)")
+        took = stack.stop()
+        each = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in took.items())
+        console.print(f"stopped ({each or 'no server'})")
 
 
 def _bootstrap(settings: Settings) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -162,9 +163,12 @@ class _Supervisor:
         output: FunctionOutput,
         start_timeout: float,
         prefork: Prefork | None,
+        blocking: Executor,
     ) -> None:
         self.launch = launch
         self.prefork = prefork
+        self.blocking = blocking
+        """Where this supervisor's blocking calls run (a fork through the prefork, a stop)."""
         self.function = launch if isinstance(launch, FunctionLaunch) else None
         self.host = host
         self.metrics = metrics
@@ -309,7 +313,8 @@ class _Supervisor:
             stop_signal=launch.stop_signal, stop_timeout=10.0, on_output=on_output,
         ) if self.prefork is not None else None  # fmt: skip
         if forked is not None:
-            started = asyncio.ensure_future(asyncio.to_thread(forked.start))
+            loop = asyncio.get_running_loop()
+            started = asyncio.ensure_future(loop.run_in_executor(self.blocking, forked.start))
             try:
                 await asyncio.shield(started)  # waits while the prefork still imports
                 return forked
@@ -318,7 +323,7 @@ class _Supervisor:
             except asyncio.CancelledError:  # stopped while starting: leave no child behind
                 with contextlib.suppress(PreforkUnavailable):
                     await started
-                await asyncio.to_thread(forked.stop)
+                await loop.run_in_executor(self.blocking, forked.stop)
                 raise
         process = ManagedProcess(
             launch.name, argv, log_path=launch.log_path, cwd=launch.cwd, env=launch.env,
@@ -394,7 +399,7 @@ class _Supervisor:
                 await asyncio.wait([self._task])
             if self._process is not None:
                 began = time.monotonic()
-                await asyncio.to_thread(self._process.stop)
+                await asyncio.get_running_loop().run_in_executor(self.blocking, self._process.stop)
                 self.say(f"stopped in {time.monotonic() - began:.1f}s")
             self._fail_attempt("was stopped before it answered")
             self.metrics.replicas.labels(self.launch.name).set(0)
@@ -419,6 +424,11 @@ class FunctionPool:
         prefork: Prefork | None = None,
     ) -> None:
         self._prefork = prefork
+        launches = list(launches)
+        # one thread per process for its start and stop: with asyncio's default executor (six
+        # threads on two cores) the stops of thirteen processes, each waiting for its exit,
+        # ran six at a time, and a slow one held up the ones queued behind it
+        self._blocking = ThreadPoolExecutor(max(1, len(launches)), thread_name_prefix="process")
         self._supervisors = {
             launch.name: _Supervisor(
                 launch,
@@ -427,6 +437,7 @@ class FunctionPool:
                 output=output,
                 start_timeout=start_timeout,
                 prefork=prefork,
+                blocking=self._blocking,
             )
             for launch in launches
         }
@@ -471,6 +482,7 @@ class FunctionPool:
         await asyncio.gather(*(s.close() for s in self._supervisors.values()))
         if self._prefork is not None:
             await asyncio.to_thread(self._prefork.stop)
+        self._blocking.shutdown(wait=False)
 
     def status(self) -> list[FunctionStatus]:
         return [s.status() for s in self._supervisors.values()]

@@ -162,17 +162,26 @@ class EmbeddedStack:
         write_state(self.home, self.state)
         return server.restarts
 
-    def stop(self) -> None:
+    def stop(self) -> dict[str, float]:
         """Stop every server this stack started, all at once (their clients are gone by then);
-        idempotent."""
-        launches = [self._launches.pop(name) for name in reversed(list(self._launches))]
+        idempotent. The seconds each took, by name."""
+        names = list(reversed(list(self._launches)))
+        launches = [self._launches.pop(name) for name in names]
+        took: dict[str, float] = {}
         if launches:
+
+            def stop_one(launch: Launch) -> float:
+                began = time.monotonic()
+                launch.process.stop()
+                return time.monotonic() - began
+
             with ThreadPoolExecutor(max_workers=len(launches)) as pool:
-                list(pool.map(lambda launch: launch.process.stop(), launches))
+                took = dict(zip(names, pool.map(stop_one, launches), strict=True))
         if self._lock is not None:
             clear_state(self.home)
             self._lock.close()
             self._lock = None
+        return took
 
     def _default_servers(self, webhook: str) -> list[EmbeddedServer]:
         return [
