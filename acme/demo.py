@@ -13,7 +13,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -25,6 +25,7 @@ from rich.table import Table
 from acme.db import Pool, make_pool
 from acme.events import Finding
 from acme.inbox import batch_prefix, expand, send_files
+from acme.ledger import latest_by_key
 from acme.runtime.stackfile import load_stack
 from acme.samples import SampleManifest, write_samples
 from acme.samples.manifest import CtChestTruth, CxrTruth, SampleStudy
@@ -127,7 +128,8 @@ def _exercise(
     try:
         studies = _wait_for_studies(pool, targets, console, timeout)
         timings["final"] = time.monotonic() - began
-        quarantined = _quarantine_reasons(pool, prefix)
+        bad = [entry.path for entry in manifest.bad() if entry.materialised]
+        quarantined = quarantine_reasons(pool, settings.buckets.inbox, prefix, bad)
     finally:
         pool.close()
     quarantine_ok = print_quarantine(manifest, quarantined, console)
@@ -169,13 +171,20 @@ def _settled(summary: StudySummary | None, target: str) -> bool:
     return summary is not None and (summary.reached(target) or summary.state == "failed")
 
 
-def _quarantine_reasons(pool: Pool, prefix: str) -> dict[str, str]:
-    with pool.connection() as conn:
-        rows = conn.execute(
-            "SELECT source_key, reason_code FROM quarantine_entries WHERE source_key LIKE %s",
-            (prefix + "/%",),
-        ).fetchall()
-    return {str(key).removeprefix(prefix + "/"): str(reason) for key, reason in rows}
+def quarantine_reasons(
+    pool: Pool, bucket: str, prefix: str, paths: Iterable[str]
+) -> dict[str, str]:
+    """The quarantine reason of each of ``paths`` sent under ``prefix``, by path, from the
+    inbox ledger: its own entry, or the entry it repeats. A bad file sent again (the same
+    bytes, in the next demo on the same home) is a duplicate of the entry of its first
+    sending, with that entry's reason."""
+    keys = {f"{prefix}/{path}": path for path in paths}
+    settled = latest_by_key(pool, bucket, keys)
+    return {
+        keys[key]: entry.quarantine.reason_code
+        for key, entry in settled.items()
+        if entry.quarantine is not None
+    }
 
 
 def print_quarantine(

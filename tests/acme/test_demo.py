@@ -7,12 +7,23 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from psycopg import Connection
 
-from acme.demo import DEMO_WIDTH, demo_console, print_quarantine, print_studies
-from acme.events import Finding
+from acme import ledger
+from acme.db import apply_migrations, make_pool
+from acme.demo import (
+    DEMO_WIDTH,
+    demo_console,
+    print_quarantine,
+    print_studies,
+    quarantine_reasons,
+)
+from acme.events import Finding, InstanceRejected
 from acme.lifecycle import StudyState
 from acme.models import CHESTX_RAY14
 from acme.samples import MIN_CT_SLICES, SampleManifest, write_samples
+from acme.settings import Settings
+from acme.storage import ObjectInfo
 from acme.studies import SeriesState, StudySummary
 
 
@@ -68,3 +79,38 @@ def test_a_terminal_keeps_its_own_width() -> None:
             return True
 
     assert demo_console(Terminal()).width != 220
+
+
+def _settle(conn: Connection, key: str, outcome: str, entry: InstanceRejected) -> None:
+    info = ObjectInfo(
+        bucket=entry.bucket, key=key, size=7, etag=key, last_modified=entry.rejected_at
+    )
+    ledger.record(conn, info, outcome, quarantine_key=entry.quarantine_key)  # type: ignore[arg-type]
+
+
+def test_a_bad_file_sent_again_by_a_second_demo_is_counted_with_its_first_reason(
+    settings: Settings,
+) -> None:
+    pool = make_pool(settings, application_name="test")
+    apply_migrations(pool)
+    bucket, when = settings.buckets.inbox, datetime.now(UTC)
+    entry = InstanceRejected(
+        bucket=bucket, key="first/bad/not-dicom.txt", reason_code="not-dicom",
+        detail="no DICOM preamble", quarantine_bucket=settings.buckets.quarantine,
+        quarantine_key=f"not-dicom/{uuid.uuid4().hex}", rejected_at=when,
+    )  # fmt: skip
+    try:
+        with pool.connection() as conn:
+            ledger.insert_quarantine_entry(conn, entry)
+            _settle(conn, "first/bad/not-dicom.txt", "quarantined", entry)
+            _settle(conn, "second/bad/not-dicom.txt", "duplicate", entry)  # the same bytes
+        paths = ["bad/not-dicom.txt", "bad/empty.dcm"]
+        assert quarantine_reasons(pool, bucket, "first", paths) == {
+            "bad/not-dicom.txt": "not-dicom"
+        }
+        assert quarantine_reasons(pool, bucket, "second", paths) == {
+            "bad/not-dicom.txt": "not-dicom"
+        }, "the duplicate of a quarantined file counts with the entry it repeats"
+        assert quarantine_reasons(pool, bucket, "third", paths) == {}
+    finally:
+        pool.close()
