@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +197,10 @@ class _Supervisor:
     def process(self) -> ManagedProcess | ForkedProcess | None:
         return self._process
 
+    async def _blocking_call(self, call: Callable[[], None]) -> None:
+        """``call()`` on one of the pool's process threads (a fork, a stop)."""
+        await asyncio.get_running_loop().run_in_executor(self.blocking, call)
+
     def say(self, line: str) -> None:
         self.output(self.launch.name, f"[acme] {line}")
 
@@ -313,8 +317,7 @@ class _Supervisor:
             stop_signal=launch.stop_signal, stop_timeout=10.0, on_output=on_output,
         ) if self.prefork is not None else None  # fmt: skip
         if forked is not None:
-            loop = asyncio.get_running_loop()
-            started = asyncio.ensure_future(loop.run_in_executor(self.blocking, forked.start))
+            started = asyncio.ensure_future(self._blocking_call(forked.start))
             try:
                 await asyncio.shield(started)  # waits while the prefork still imports
                 return forked
@@ -323,7 +326,7 @@ class _Supervisor:
             except asyncio.CancelledError:  # stopped while starting: leave no child behind
                 with contextlib.suppress(PreforkUnavailable):
                     await started
-                await loop.run_in_executor(self.blocking, forked.stop)
+                await self._blocking_call(forked.stop)
                 raise
         process = ManagedProcess(
             launch.name, argv, log_path=launch.log_path, cwd=launch.cwd, env=launch.env,
@@ -399,7 +402,7 @@ class _Supervisor:
                 await asyncio.wait([self._task])
             if self._process is not None:
                 began = time.monotonic()
-                await asyncio.get_running_loop().run_in_executor(self.blocking, self._process.stop)
+                await self._blocking_call(self._process.stop)
                 self.say(f"stopped in {time.monotonic() - began:.1f}s")
             self._fail_attempt("was stopped before it answered")
             self.metrics.replicas.labels(self.launch.name).set(0)

@@ -10,9 +10,9 @@ must take the second copy as a duplicate of the first.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -25,31 +25,27 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from acme.stack.state import StackState
 
+if TYPE_CHECKING:
+    from fault_rounds import Round
+
 CALLING_AE = "MODALITY"
 SUCCESS = 0x0000
 
 
 class ModalitySender:
-    """Sends ``files`` to the receiver ``state`` names, on its own thread, started by ``with``;
+    """A modality of the receiver ``state`` names: :meth:`send` sends a round;
     ``confirmed`` counts the instances answered Success, ``associations`` those opened."""
 
-    def __init__(self, state: StackState, files: list[Path], limit: float = 240) -> None:
+    def __init__(self, state: StackState, limit: float = 240) -> None:
         assert state.receiver is not None, "acme up runs no DICOM receiver"
         self._address = (state.receiver.host, state.receiver.port, state.receiver.ae_title)
-        self._pending = list(files)
         self._limit = limit
         self.confirmed = 0
         self.associations = 0
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        try:
-            self._send_until_confirmed()
-        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread by __exit__
-            self._error = exc
-
-    def _send_until_confirmed(self) -> None:
+    def send(self, rnd: Round) -> None:
+        """Send every file of ``rnd`` until each is answered Success."""
+        pending = [path for path, _key in rnd.files]
         ae = AE(ae_title=CALLING_AE)
         for sop_class in (CTImageStorage, ComputedRadiographyImageStorage):
             ae.add_requested_context(sop_class)
@@ -60,15 +56,15 @@ class ModalitySender:
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 5
         host, port, called = self._address
         deadline = time.monotonic() + self._limit
-        while self._pending:
-            assert time.monotonic() < deadline, f"{len(self._pending)} instances never stored"
+        while pending:
+            assert time.monotonic() < deadline, f"{len(pending)} instances never stored"
             assoc = ae.associate(host, port, ae_title=called)
             if not assoc.is_established:  # the receiver is down: try again shortly
                 time.sleep(0.5)
                 continue
             self.associations += 1
             unanswered = []
-            for path in self._pending:
+            for path in pending:
                 status = self._store(assoc, path)
                 if status is not None and status.get("Status") == SUCCESS:
                     self.confirmed += 1
@@ -76,7 +72,7 @@ class ModalitySender:
                     unanswered.append(path)
             if assoc.is_established:
                 assoc.release()
-            self._pending = unanswered
+            pending = unanswered
 
     @staticmethod
     def _store(assoc: Association, path: Path) -> Dataset | None:
@@ -88,13 +84,3 @@ class ModalitySender:
             return assoc.send_c_store(dcmread(path))
         except RuntimeError:  # pynetdicom: the association ended between check and send
             return None
-
-    def __enter__(self) -> ModalitySender:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._thread.join(300)
-        assert not self._thread.is_alive(), "the modality never finished"
-        if self._error is not None:
-            raise self._error

@@ -13,7 +13,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,12 +50,14 @@ class Round:
     bad: int = 0
     """How many of ``files`` (under ``<name>/bad/``) are malformed."""
     seconds: dict[str, float] = field(default_factory=dict)
-    keys: str = ""
-    """What the round's inbox keys start with: ``<name>/`` when it is uploaded, the
-    receiver's ``dimse/`` when a modality sends it."""
+    dimse: bool = False
+    """Sent by a modality to the DICOM receiver, not uploaded to the inbox."""
 
-    def __post_init__(self) -> None:
-        self.keys = self.keys or f"{self.name}/"
+    @property
+    def keys(self) -> str:
+        """What the round's inbox keys start with: ``<name>/`` when it is uploaded, the
+        receiver's ``dimse/`` when a modality sends it."""
+        return "dimse/" if self.dimse else f"{self.name}/"
 
     @property
     def studies(self) -> set[str]:
@@ -132,20 +133,22 @@ def send_until_accepted(settings: Settings, rnd: Round, limit: float = 240) -> N
             time.sleep(1.0)
 
 
-class Sender:
-    """:func:`send_until_accepted` on its own thread, started by ``with``."""
+class InBackground:
+    """``send()`` on its own thread, started by ``with``; what it raised, ``__exit__`` raises
+    on the test's thread."""
 
-    def __init__(self, settings: Settings, rnd: Round) -> None:
+    def __init__(self, send: Callable[[], None]) -> None:
+        self._send = send
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(settings, rnd), daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self, settings: Settings, rnd: Round) -> None:
+    def _run(self) -> None:
         try:
-            send_until_accepted(settings, rnd)
+            self._send()
         except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread by __exit__
             self._error = exc
 
-    def __enter__(self) -> Sender:
+    def __enter__(self) -> InBackground:
         self._thread.start()
         return self
 
@@ -179,23 +182,26 @@ def run_round(
     fault: Callable[[Round, Pool], None],
     *,
     malformed: int = 0,
-    by_dimse: Callable[[Round], AbstractContextManager[object]] | None = None,
+    by_dimse: Callable[[Round], None] | None = None,
 ) -> Round:
     """Send a round (with ``malformed`` bad objects) while ``fault(round, pool)`` breaks
     something; wait for the outcome and check it (:func:`check_round`). The round's
     ``seconds`` say how long each part took. The round is uploaded to the inbox, or sent
-    by ``by_dimse(round)`` (a modality on its own thread) into the receiver's keys."""
+    by ``by_dimse(round)`` (a modality, on its own thread) to the DICOM receiver."""
     rnd = write_round(folder, name)
     if malformed:
         rnd = with_malformed(rnd, folder, malformed)
-    if by_dimse is not None:
-        rnd.keys = "dimse/"
-    assert platform.settings is not None
+    rnd.dimse = by_dimse is not None
+    settings = platform.settings
+    assert settings is not None
     began = time.monotonic()
-    pool = make_pool(platform.settings, application_name="fault-suite")
+    pool = make_pool(settings, application_name="fault-suite")
+
+    def send() -> None:
+        return send_until_accepted(settings, rnd) if by_dimse is None else by_dimse(rnd)
+
     try:
-        sender = Sender(platform.settings, rnd) if by_dimse is None else by_dimse(rnd)
-        with sender:
+        with InBackground(send):
             fault(rnd, pool)
         rnd.seconds["sent"] = time.monotonic() - began
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import BaseRequestHandler, ThreadingTCPServer
 
@@ -39,6 +40,7 @@ class _HangsUp(BaseRequestHandler):
         self.server.requests += 1  # type: ignore[attr-defined]
 
 
+@contextmanager
 def _serving(server: ThreadingTCPServer) -> Iterator[str]:
     server.requests = 0  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -54,14 +56,14 @@ def _serving(server: ThreadingTCPServer) -> Iterator[str]:
 @pytest.fixture
 def unavailable() -> Iterator[tuple[str, ThreadingTCPServer]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
-    for url in _serving(server):
+    with _serving(server) as url:
         yield url, server
 
 
 @pytest.fixture
 def hangs_up() -> Iterator[tuple[str, ThreadingTCPServer]]:
     server = ThreadingTCPServer(("127.0.0.1", 0), _HangsUp)
-    for url in _serving(server):
+    with _serving(server) as url:
         yield url, server
 
 

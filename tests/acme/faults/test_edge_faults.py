@@ -25,25 +25,20 @@ FIRST_FEW = 30
 def test_dicom_receiver_killed_while_a_modality_sends(
     platform: FaultPlatform, tmp_path: Path
 ) -> None:
-    modalities: list[ModalitySender] = []
-
-    def modality(rnd: Round) -> ModalitySender:
-        modalities.append(ModalitySender(platform.state, [path for path, _key in rnd.files]))
-        return modalities[-1]
+    modality = ModalitySender(platform.state)
 
     def fault(_rnd: Round, _pool: Pool) -> None:
         pid = platform.process_pid("dicom-receiver")
         assert pid is not None, "the receiver is not running"
         deadline = time.monotonic() + 120
-        while modalities[-1].confirmed < FIRST_FEW:
+        while modality.confirmed < FIRST_FEW:
             # a small slice is stored in milliseconds: look often, or the round is over
             assert time.monotonic() < deadline, "the modality stored nothing"
             time.sleep(0.005)
         platform.kill(pid)
-        print(f"\nkilled dicom-receiver (pid {pid}) after {modalities[-1].confirmed} stored")
+        print(f"\nkilled dicom-receiver (pid {pid}) after {modality.confirmed} stored")
 
-    rnd = run_round(platform, tmp_path, "kill-receiver", fault, by_dimse=modality)
-    [sent] = modalities
-    assert sent.confirmed == len(rnd.files), "every instance answered Success once"
-    assert sent.associations >= 2, "the kill ended the first association"
+    rnd = run_round(platform, tmp_path, "kill-receiver", fault, by_dimse=modality.send)
+    assert modality.confirmed == len(rnd.files), "every instance answered Success once"
+    assert modality.associations >= 2, "the kill ended the first association"
     assert platform.process_pid("dicom-receiver") is not None, "the receiver is back"
