@@ -24,7 +24,9 @@ def published(settings: Settings, event_type: str | None = None) -> list[CloudEv
                 info = await js.stream_info(settings.stream)
             except NotFoundError:
                 return []
-            events = []
+            events: list[CloudEvent] = []
+            if info.state.messages == 0:  # an empty stream's first_seq is 0, which get_msg refuses
+                return events
             for seq in range(info.state.first_seq, info.state.last_seq + 1):
                 try:
                     msg = await js.get_msg(settings.stream, seq=seq)
