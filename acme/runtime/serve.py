@@ -16,6 +16,7 @@ being shared (dicom-ingest idle: 173 MB of PSS as gunicorn's pair, 118 MB as one
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,6 +62,10 @@ def main(target: str, source: str | None, signature_type: str, host: str, port: 
         app = build(target, source, signature_type)
     except FunctionsFrameworkException as exc:  # no such file or target: one line, exit 1
         raise click.ClickException(str(exc)) from exc
+    # Stopped by SIGINT (waitress ends its loop on KeyboardInterrupt). A process started from a
+    # shell's background job inherits SIGINT ignored, and Python then leaves it ignored: the
+    # function would wait for its supervisor's kill. Interrupted however it was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # No proxy header is trusted or applied here (REMOTE_ADDR stays the peer), and none is
     # removed either: the function judges X-Forwarded-For itself, against the networks it
     # trusts (acme.clientaddr), as it did under gunicorn. ident: no server name and version

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import click
+import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -36,3 +41,23 @@ def test_a_missing_source_file_is_refused_before_anything_starts(tmp_path: Path)
     result = CliRunner().invoke(main, ["--source", str(tmp_path / "main.py"), "--target", "x"])
     assert result.exit_code == 1
     assert "main.py that is expected to define function doesn't exist" in result.output
+
+
+def test_sigint_stops_it_also_when_started_with_sigint_ignored() -> None:
+    """As from a shell's background job (``acme up &``, nohup): the stop signal still works."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "acme.runtime.serve", "--source", str(HELLO), "--target",
+         "handler", "--host", "127.0.0.1", "--port", "0"],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not psutil.Process(process.pid).net_connections(kind="tcp"):  # serving
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.wait()
