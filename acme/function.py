@@ -17,8 +17,11 @@ request, in this order:
 3. builds the clients on first use (object store, PostgreSQL pool with migrations applied,
    bus, Redis), binds the event's trace to every log line and runs the handler.
 
-Errors map onto answers the router understands: a :class:`Rejected` outcome is a 400 (never
-retried), anything else a 500 (retried with backoff, then dead-lettered).
+A handled event is answered 200 with an empty body (``Content-Length: 0``), not 204: waitress
+closes the connection after every response without a Content-Length, and a 204 may not carry
+one, so each delivery would cost the router a new connection. Errors map onto answers the
+router understands: a :class:`Rejected` outcome is a 400 (never retried), anything else a 500
+(retried with backoff, then dead-lettered).
 """
 
 from __future__ import annotations
@@ -357,7 +360,7 @@ def receive(handler: Handler, process: _ProcessContext, request: flask.Request) 
         run_handler(handler, process.get(), cloudevent, delivery)
     except BadRequest as exc:
         return _json(400, "rejected", str(exc.description))
-    return flask.Response(status=204)
+    return flask.Response(b"", status=200)  # kept alive: see the module docstring
 
 
 def _json(status: int, code: str, detail: str) -> flask.Response:
