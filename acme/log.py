@@ -9,6 +9,11 @@ No PHI in logs: :func:`mask_phi` replaces the value of every key in :data:`PHI_K
 keywords, their snake_case and tag forms), at any depth, with :data:`REDACTED`. Tracebacks are
 rendered without local variables for the same reason. Free text (the event message, exception
 messages) is not inspected: pass identifiers as keys, never inside the message.
+
+A function configures its logging when it reads its settings, at its first request;
+:func:`hold_root_logging` keeps the place until then. Without it, waitress's
+``logging.basicConfig()`` would install a second root handler, and every line would be
+printed twice: once through these processors, once as a raw dict, PHI keys unmasked.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ __all__ = [
     "bind_trace",
     "configure_logging",
     "get_logger",
+    "hold_root_logging",
     "mask_phi",
 ]
 
@@ -118,6 +124,18 @@ class _AddService:
 
 class _AcmeHandler(logging.StreamHandler[TextIO]):
     """The root handler :func:`configure_logging` installs (and replaces when called again)."""
+
+
+def hold_root_logging(stream: TextIO | None = None) -> None:
+    """Until :func:`configure_logging` replaces it: a plain root handler (``LEVEL logger:
+    message``) to ``stream`` (default standard error), so that nobody's ``basicConfig()``
+    adds one that would stay. Does nothing if the root logger has a handler already."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = _AcmeHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
 
 
 def configure_logging(settings: Settings, *, service: str, stream: TextIO | None = None) -> None:

@@ -25,6 +25,8 @@ import waitress
 from functions_framework import create_app
 from functions_framework.exceptions import FunctionsFrameworkException
 
+from acme.log import hold_root_logging
+
 __all__ = ["main", "threads_from_environment"]
 
 
@@ -57,6 +59,7 @@ def threads_from_environment(environ: Mapping[str, str]) -> int:
 def main(target: str, source: str | None, signature_type: str, host: str, port: int) -> None:
     """Serve the function TARGET of SOURCE on HOST:PORT until interrupted."""
     threads = threads_from_environment(os.environ)
+    hold_root_logging()  # the function configures its logging at its first request
     build: Any = create_app  # functions-framework has no type hints
     try:
         app = build(target, source, signature_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,11 +11,14 @@ import time
 from pathlib import Path
 
 import click
+import httpx
 import psutil
 import pytest
 from click.testing import CliRunner
 
+from acme.log import REDACTED
 from acme.runtime.serve import main, threads_from_environment
+from acme.stack.ports import free_port
 
 HELLO = Path(__file__).parents[2] / "fixtures" / "functions" / "hello" / "main.py"
 
@@ -61,3 +65,47 @@ def test_sigint_stops_it_also_when_started_with_sigint_ignored() -> None:
     finally:
         process.kill()
         process.wait()
+
+
+_LOGS_PHI = """
+import functions_framework
+from acme.log import configure_logging, get_logger
+from acme.settings import load_settings
+
+@functions_framework.http
+def handler(request):
+    configure_logging(load_settings(), service="probe")  # as a function does at its first request
+    get_logger("probe").info("patient looked up", patient_name="Doe^John")
+    return "ok"
+"""
+
+
+def test_each_line_is_logged_once_and_masked(tmp_path: Path) -> None:
+    """waitress calls ``logging.basicConfig()`` as it starts, before the function configures
+    its logging: that handler must not stay and print every line again, unmasked."""
+    (tmp_path / "main.py").write_text(_LOGS_PHI)
+    port = free_port("127.0.0.1")
+    env = {**os.environ, "ACME_HOME": str(tmp_path / "home"), "ACME_LOG_FORMAT": "json"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "acme.runtime.serve", "--source", str(tmp_path / "main.py"),
+         "--target", "handler", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    finally:
+        process.kill()
+        process.wait()
+    lines = [line for line in err.splitlines() if "patient looked up" in line]
+    assert len(lines) == 1, err
+    assert json.loads(lines[0])["patient_name"] == REDACTED
+    assert "Doe^John" not in err
