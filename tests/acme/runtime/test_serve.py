@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 import httpx
-import psutil
 import pytest
+from acme_platform import wait_until
 from click.testing import CliRunner
 
 from acme.log import REDACTED
@@ -47,24 +50,38 @@ def test_a_missing_source_file_is_refused_before_anything_starts(tmp_path: Path)
     assert "main.py that is expected to define function doesn't exist" in result.output
 
 
-def test_sigint_stops_it_also_when_started_with_sigint_ignored() -> None:
-    """As from a shell's background job (``acme up &``, nohup): the stop signal still works."""
+@contextmanager
+def _serving(source: Path, **popen: Any) -> Iterator[subprocess.Popen[str]]:
+    """``acme-function`` serving ``source``'s ``handler`` on a free port, once it answers;
+    killed afterwards if still running. Its standard error is a pipe."""
+    port = free_port("127.0.0.1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "acme.runtime.serve", "--source", str(HELLO), "--target",
-         "handler", "--host", "127.0.0.1", "--port", "0"],
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "acme.runtime.serve", "--source", str(source), "--target",
+         "handler", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **popen,
     )  # fmt: skip
+
+    def answers() -> bool:
+        assert process.poll() is None, "the function exited"
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/", timeout=5).is_success
+        except httpx.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + 60
-        while not psutil.Process(process.pid).net_connections(kind="tcp"):  # serving
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        wait_until(answers, 60, "the function to answer")
+        yield process
     finally:
         process.kill()
-        process.wait()
+        process.communicate()
+
+
+def test_sigint_stops_it_also_when_started_with_sigint_ignored() -> None:
+    """As from a shell's background job (``acme up &``, nohup): the stop signal still works."""
+    ignore_sigint = functools.partial(signal.signal, signal.SIGINT, signal.SIG_IGN)
+    with _serving(HELLO, preexec_fn=ignore_sigint) as process:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
 
 
 _LOGS_PHI = """
@@ -84,27 +101,10 @@ def test_each_line_is_logged_once_and_masked(tmp_path: Path) -> None:
     """waitress calls ``logging.basicConfig()`` as it starts, before the function configures
     its logging: that handler must not stay and print every line again, unmasked."""
     (tmp_path / "main.py").write_text(_LOGS_PHI)
-    port = free_port("127.0.0.1")
     env = {**os.environ, "ACME_HOME": str(tmp_path / "home"), "ACME_LOG_FORMAT": "json"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "acme.runtime.serve", "--source", str(tmp_path / "main.py"),
-         "--target", "handler", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
+    with _serving(tmp_path / "main.py", env=env) as process:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=10)
-    finally:
-        process.kill()
-        process.wait()
     lines = [line for line in err.splitlines() if "patient looked up" in line]
     assert len(lines) == 1, err
     assert json.loads(lines[0])["patient_name"] == REDACTED
