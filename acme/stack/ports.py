@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 from contextlib import closing
 
+import psutil
+
 from acme.errors import ConfigError
 
 
@@ -45,3 +47,20 @@ def claim_port(host: str, port: int, setting: str) -> int:
                 setting, f"port {port} on {host} is already in use ({exc.strerror})"
             ) from None
     return port
+
+
+def held_ports(ports: set[int], server_pid: int | None) -> set[int]:
+    """Those of ``ports`` held by a TCP socket of another process than ``server_pid`` (a
+    socket whose owner cannot be seen counts as another's; TIME_WAIT does not stop a
+    listener from binding). A server that has not bound a port it was given while another
+    process holds it will not get it."""
+    if not ports:
+        return set()
+    return {
+        s.laddr.port
+        for s in psutil.net_connections(kind="tcp")
+        if s.laddr
+        and s.laddr.port in ports
+        and s.status != psutil.CONN_TIME_WAIT
+        and (s.pid is None or s.pid != server_pid)
+    }

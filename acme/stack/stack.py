@@ -27,7 +27,7 @@ from typing import IO
 from acme.errors import ConfigError, ServerError
 from acme.settings import Settings, env_name
 from acme.stack.health import ProbeFailure, redact
-from acme.stack.ports import claim_port
+from acme.stack.ports import claim_port, held_ports
 from acme.stack.servers.base import EmbeddedServer, Launch
 from acme.stack.servers.nats import NatsServer
 from acme.stack.servers.postgres import PostgresServer
@@ -37,6 +37,8 @@ from acme.stack.state import ServerState, StackState, clear_state, read_state, w
 
 _POLL_SECONDS = 0.2
 _LAUNCH_ATTEMPTS = 3
+_LISTEN_GRACE = 10.0
+"""How long a server that answers may take to bind the rest of its ports."""
 _STABLE_SECONDS = 30.0
 """A server that ran this long before exiting is started again at once."""
 _MAX_DELAY = 30.0
@@ -60,6 +62,11 @@ class _Watch:
 
 class _EarlyExit(ServerError):
     """A server exited while starting (often: a port it was given was taken meanwhile)."""
+
+
+class _PortLost(_EarlyExit):
+    """A server runs and answers but cannot bind a port it was given: another socket took
+    it after it was chosen (``weed mini`` then runs on without that gRPC listener)."""
 
 
 class EmbeddedStack:
@@ -241,7 +248,12 @@ class EmbeddedStack:
                 error = futures[server.name].exception()
                 if error is not None and not isinstance(error, _EarlyExit):
                     raise error
-            retryable = all(getattr(self.settings, s.port_field) == 0 for s in exited)
+            # a configured port is retried only when the server held it (a lost other port)
+            retryable = all(
+                getattr(self.settings, s.port_field) == 0
+                or isinstance(futures[s.name].exception(), _PortLost)
+                for s in exited
+            )
             if exited and (attempt == _LAUNCH_ATTEMPTS or not retryable):
                 raise futures[exited[0].name].exception() or AssertionError("unreachable")
             for server in exited:
@@ -282,6 +294,7 @@ class EmbeddedStack:
             return
         deadline = time.monotonic() + timeout
         last = "no answer yet"
+        answered: float | None = None
         while time.monotonic() < deadline:
             code = launch.process.exit_code()
             if code is not None:
@@ -298,8 +311,19 @@ class EmbeddedStack:
                 unbound = set(launch.listeners) - launch.process.listening_ports()
                 if not unbound:
                     return
+                answered = answered or time.monotonic()
                 last = f"answers, but does not listen yet on ports {sorted(unbound)}"
+                lost = held_ports(unbound, launch.process.pid)
+                if lost or time.monotonic() - answered > _LISTEN_GRACE:
+                    raise _PortLost(
+                        server.name,
+                        f"answers, but cannot listen on ports {sorted(lost or unbound)}"
+                        + (" (taken by another process)" if lost else "")
+                        + f"; log {launch.process.log_path}",
+                    )
             time.sleep(_POLL_SECONDS)
+        if answered is not None:
+            raise _PortLost(server.name, f"{last} after {timeout:.0f}s")
         raise ServerError(
             server.name,
             f"not healthy after {timeout:.0f}s (ACME_STARTUP_TIMEOUT): {last}; "
