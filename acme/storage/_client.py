@@ -19,6 +19,10 @@ _OWNED_ALREADY = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 _MISSING_BUCKET = frozenset({"404", "NoSuchBucket", "NotFound"})
 
 
+MAX_POOL_CONNECTIONS = 32
+"""Connections one S3 client keeps open (botocore's default is 10)."""
+
+
 def make_s3_client(settings: Settings) -> S3Client:
     """An S3 client for ``settings.s3_url`` that works with SeaweedFS, MinIO, AWS and LocalStack.
 
@@ -36,6 +40,9 @@ def make_s3_client(settings: Settings) -> S3Client:
         connect_timeout=5,
         read_timeout=60,
         tcp_keepalive=True,
+        # a function's concurrent requests and infer-ct's parallel reads share one client:
+        # beyond the pool, urllib3 discards connections and the next request opens one anew
+        max_pool_connections=MAX_POOL_CONNECTIONS,
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )

@@ -21,7 +21,8 @@ from acme.imaging import ImagingError, UntrustedSeriesError, Volume, assemble_vo
 from acme.inference import Unusable
 
 FETCH_WORKERS = 8
-"""Instances fetched at once: within the S3 client's pool of ten connections."""
+"""Instances fetched at once, per series (the S3 client keeps 32 connections, room for two
+series scored at once and the function's own requests)."""
 
 
 def archive_keys(ctx: Context, series_uid: str) -> list[str]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from botocore.awsrequest import AWSPreparedRequest
 
@@ -34,6 +38,25 @@ def test_requests_use_path_style_and_the_configured_region(settings: Settings) -
 
     assert urls[0] == f"{settings.s3_url}/{settings.buckets.inbox}"
     assert client.meta.region_name == settings.s3_region
+
+
+def test_two_dozen_concurrent_requests_keep_their_connections(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_s3_client(settings)
+    bucket = settings.buckets.archive
+    ensure_buckets(client, [bucket])
+    client.put_object(Bucket=bucket, Key="one", Body=b"x" * 1024)
+    together = threading.Barrier(24)
+
+    def read(_: int) -> int:
+        together.wait(10)  # all 24 in flight at once
+        return len(client.get_object(Bucket=bucket, Key="one")["Body"].read())
+
+    quiet = caplog.at_level(logging.WARNING, logger="urllib3.connectionpool")
+    with quiet, ThreadPoolExecutor(24) as pool:
+        assert list(pool.map(read, range(24))) == [1024] * 24
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
 
 
 def test_missing_endpoint_names_the_setting(settings: Settings) -> None:
