@@ -138,6 +138,11 @@ def hold_root_logging(stream: TextIO | None = None) -> None:
     root.addHandler(handler)
 
 
+CHATTY_LIBRARIES = ("highdicom",)
+"""Libraries that log every step at INFO (highdicom: seven lines per report, each naming a
+study's UID): they log from WARNING up, everything at ``ACME_LOG_LEVEL=DEBUG``."""
+
+
 def configure_logging(settings: Settings, *, service: str, stream: TextIO | None = None) -> None:
     """Configure structlog and ``logging`` for this process (``settings.log_level``/``log_format``).
 
@@ -187,6 +192,9 @@ def configure_logging(settings: Settings, *, service: str, stream: TextIO | None
         root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    quieter = max(logging.WARNING, root.level) if root.level > logging.DEBUG else logging.DEBUG
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(quieter)
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

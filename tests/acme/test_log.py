@@ -133,3 +133,18 @@ def test_level_filter_and_reconfiguration(output: io.StringIO) -> None:
     [line] = _lines(output)
     assert line["event"] == "shown"
     assert line["service"] == "b"
+
+
+@pytest.mark.parametrize(("level", "shown"), [("INFO", ["kept"]), ("DEBUG", ["step", "kept"])])
+def test_a_chatty_library_logs_its_steps_only_at_debug(
+    output: io.StringIO, level: str, shown: list[str]
+) -> None:
+    configure_logging(_settings(log_level=level), service="report", stream=output)
+    library = logging.getLogger("highdicom.base")
+    try:
+        library.info("step")
+        library.warning("kept")
+        get_logger("report").info("ours")
+    finally:
+        logging.getLogger("highdicom").setLevel(logging.NOTSET)
+    assert [line["event"] for line in _lines(output)] == [*shown, "ours"]
