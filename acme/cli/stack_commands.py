@@ -170,6 +170,10 @@ async def _watch_servers(stack: EmbeddedStack, console: Console, every: float = 
             console.print(
                 f"[yellow]{server.name}[/] exited with code {server.exit_code}; started again "
                 f"on the same port with its data (restart {server.restarts})"
+                if server.exit_code is not None
+                else f"[yellow]{server.name}[/] could not listen on ports "
+                f"{list(server.lost_ports)}; started again on its client port and new other "
+                f"ports, with its data (restart {server.restarts})"
             )
         await asyncio.sleep(every)
 

@@ -8,7 +8,9 @@ URL filled in. ``stop()`` shuts them down and leaves no process behind.
 ``revive()`` is the supervisor's step (``acme up`` calls it twice a second): a server that
 exited is started again with the same command line, so on the same ports and with the same
 data, and clients reconnect to it as they would after a network blip. One that keeps dying
-is started again after a growing delay (0.5 s doubling, at most 30 s). Its restarts are
+is started again after a growing delay (0.5 s doubling, at most 30 s). One that runs but cannot
+bind a port of its own (another process took it while the server was down) is asked to stop
+and started on its client port and new other ports. Its restarts are
 recorded in the state file (``acme status``). Call it from the thread that started the
 stack: a server dies with the thread that started it (``PR_SET_PDEATHSIG``).
 """
@@ -23,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
+from urllib.parse import urlsplit
 
 from acme.errors import ConfigError, ServerError
 from acme.settings import Settings, env_name
@@ -46,11 +49,13 @@ _MAX_DELAY = 30.0
 
 @dataclass(frozen=True)
 class Revival:
-    """A server :meth:`EmbeddedStack.revive` started again."""
+    """A server :meth:`EmbeddedStack.revive` started again: it had exited with
+    ``exit_code``, or it ran without ``lost_ports`` (ports of its own it could not bind)."""
 
     name: str
-    exit_code: int
+    exit_code: int | None
     restarts: int
+    lost_ports: tuple[int, ...] = ()
 
 
 @dataclass
@@ -58,6 +63,11 @@ class _Watch:
     started: float
     failures: int = 0
     due: float | None = None
+    listening: bool = True
+    """It listens on every port it was given (checked after each restart)."""
+    answered: float | None = None
+    lost: tuple[int, ...] = ()
+    """Ports it could not bind: asked to stop, to be started on new ones."""
 
 
 class _EarlyExit(ServerError):
@@ -83,6 +93,7 @@ class EmbeddedStack:
         self._servers = servers
         self.home = settings.home.resolve()
         self._launches: dict[str, Launch] = {}
+        self._adapters: dict[str, EmbeddedServer] = {}
         self._watches: dict[str, _Watch] = {}
         self._lock: IO[str] | None = None
         self.state: StackState | None = None
@@ -138,11 +149,15 @@ class EmbeddedStack:
         """Start again every server that exited (see the module docstring)."""
         clock = time.monotonic() if now is None else now
         revived = []
-        for name, launch in self._launches.items():
+        for name, launch in list(self._launches.items()):
+            watch = self._watches.setdefault(name, _Watch(started=-_STABLE_SECONDS))
             code = launch.process.exit_code()
             if code is None:
+                if not watch.lost:
+                    watch.lost = self._lost_ports(launch, watch, clock)
+                    if watch.lost:  # without blocking: started anew once it has exited
+                        launch.process.request_stop()
                 continue
-            watch = self._watches.setdefault(name, _Watch(started=-_STABLE_SECONDS))
             if watch.due is None:
                 ran = clock - watch.started
                 watch.failures = 0 if ran >= _STABLE_SECONDS else watch.failures + 1
@@ -150,10 +165,34 @@ class EmbeddedStack:
                 watch.due = clock + delay
             if clock < watch.due:
                 continue
-            launch.process.start()
-            watch.started, watch.due = clock, None
-            revived.append(Revival(name, code, self._restarted(name, launch)))
+            lost, port = watch.lost, urlsplit(launch.url).port
+            if lost:  # on its client port and new other ports, with its data
+                self._launch(self._adapters[name], port)
+                launch = self._launches[name]
+            else:
+                launch.process.start()
+            watch.started, watch.due, watch.lost = clock, None, ()
+            watch.listening, watch.answered = not launch.listeners, None
+            restarts = self._restarted(name, launch)
+            revived.append(Revival(name, None if lost else code, restarts, lost))
         return revived
+
+    def _lost_ports(self, launch: Launch, watch: _Watch, clock: float) -> tuple[int, ...]:
+        """The ports a restarted server could not bind: held by another process, or still
+        unbound :data:`_LISTEN_GRACE` seconds after it listens on its client port (a
+        ``weed mini`` that lost a gRPC port runs on without it)."""
+        if watch.listening:
+            return ()
+        listening = launch.process.listening_ports()
+        unbound = set(launch.listeners) - listening
+        if not unbound:
+            watch.listening = True
+            return ()
+        held = held_ports(unbound, launch.process.pid)
+        if urlsplit(launch.url).port in listening:
+            watch.answered = watch.answered or clock
+        waited = watch.answered is not None and clock - watch.answered > _LISTEN_GRACE
+        return tuple(sorted(held or unbound)) if held or waited else ()
 
     def _restarted(self, name: str, launch: Launch) -> int:
         assert self.state is not None
@@ -232,6 +271,7 @@ class EmbeddedStack:
             for s in servers
             if getattr(self.settings, s.url_field) is None and getattr(self.settings, s.port_field)
         }
+        self._adapters = {server.name: server for server in servers}
         urls: dict[str, str] = {}
         for server in servers:
             configured: str | None = getattr(self.settings, server.url_field)

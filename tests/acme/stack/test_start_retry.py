@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -18,6 +21,7 @@ from acme.stack.ports import free_port, free_ports
 from acme.stack.process import ManagedProcess
 from acme.stack.servers.base import Launch
 from acme.stack.stack import _LISTEN_GRACE, EmbeddedStack
+from acme.stack.state import read_state
 
 
 class FlakyServer:
@@ -183,3 +187,39 @@ def test_a_configured_port_is_kept_when_another_port_was_lost(
     with EmbeddedStack(settings, servers=lambda _w: [binder]):
         assert len(binder.launches) == 2
         assert port in binder.launches[1].listening_ports()
+
+
+def _wait(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_a_revived_server_that_cannot_bind_a_port_is_started_on_new_ones(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        second = probe.getsockname()[1]  # free now
+    binder = LateBinder(second, on_loss="run")
+    stack = EmbeddedStack(load_settings(home=tmp_path / "home"), servers=lambda _w: [binder])
+    with stack:
+        [first] = binder.launches
+        state = read_state(tmp_path / "home")
+        assert state is not None
+        client = urlsplit(state.servers["redis"].url).port
+        assert first.pid is not None
+        os.kill(first.pid, signal.SIGKILL)
+        _wait(lambda: first.exit_code() is not None, "the killed server is reaped")
+        now = time.monotonic() + 60
+        with socket.create_server(("127.0.0.1", second)):  # taken while it was down
+            [revival] = stack.revive(now)  # its command line again: it runs on without it
+            assert (revival.exit_code, revival.lost_ports) == (-9, ())
+            assert stack.revive(now + 1) == []  # seen held by another: asked to stop
+            _wait(lambda: first.exit_code() is not None, "the server stops")
+            assert stack.revive(now + 1.1) == []  # a restart within 30 s waits 0.5 s
+            [again] = stack.revive(now + 2)
+        assert (again.exit_code, again.lost_ports, again.restarts) == (None, (second,), 2)
+        assert len(binder.launches) == 2
+        survivor = binder.launches[1]
+        _wait(lambda: len(survivor.listening_ports()) == 2, "it binds both of its new ports")
+        assert client in survivor.listening_ports() and second not in survivor.listening_ports()
+        assert stack.revive(now + 20) == []  # and is left alone
