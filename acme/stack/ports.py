@@ -50,10 +50,11 @@ def claim_port(host: str, port: int, setting: str) -> int:
 
 
 def held_ports(ports: set[int], server_pid: int | None) -> set[int]:
-    """Those of ``ports`` held by a TCP socket of another process than ``server_pid`` (a
-    socket whose owner cannot be seen counts as another's; TIME_WAIT does not stop a
-    listener from binding). A server that has not bound a port it was given while another
-    process holds it will not get it."""
+    """Those of ``ports`` another process than ``server_pid`` holds: a socket listening on
+    one, or one a live process owns. The connections a killed server leaves behind have no
+    owner and, like TIME_WAIT, do not stop it from binding again; a socket whose owner cannot
+    be seen (another user's, without root) is not counted either. A server that has not bound
+    a port it was given while another process holds it will not get it."""
     if not ports:
         return set()
     return {
@@ -61,6 +62,9 @@ def held_ports(ports: set[int], server_pid: int | None) -> set[int]:
         for s in psutil.net_connections(kind="tcp")
         if s.laddr
         and s.laddr.port in ports
-        and s.status != psutil.CONN_TIME_WAIT
-        and (s.pid is None or s.pid != server_pid)
+        and s.pid != server_pid
+        and (
+            s.status == psutil.CONN_LISTEN
+            or (s.pid is not None and s.status != psutil.CONN_TIME_WAIT)
+        )
     }
