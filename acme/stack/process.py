@@ -23,7 +23,13 @@ def _die_with_parent(stop_signal: signal.Signals) -> None:  # pragma: no cover -
     This is what guarantees no orphan servers even when ``acme up`` is killed with SIGKILL.
     The signal is the program's own clean and prompt shutdown: PostgreSQL's SIGTERM (smart
     shutdown) would wait for every client still connected, for ever.
+
+    The stop signal is set back to its default first: started from a shell's background job
+    (``nohup acme up &``, a CI runner), ``acme up`` ignores SIGINT, an ignored signal stays
+    ignored across ``exec``, and a Python child would not even install its KeyboardInterrupt
+    handler: stopped while it still imports, it would run on until killed.
     """
+    signal.signal(stop_signal, signal.SIG_DFL)
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, stop_signal)
 
