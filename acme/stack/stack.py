@@ -165,9 +165,9 @@ class EmbeddedStack:
                 watch.due = clock + delay
             if clock < watch.due:
                 continue
-            lost, port = watch.lost, urlsplit(launch.url).port
+            lost = watch.lost
             if lost:  # on its client port and new other ports, with its data
-                self._launch(self._adapters[name], port)
+                self._launch(self._adapters[name], urlsplit(launch.url).port)
                 launch = self._launches[name]
             else:
                 launch.process.start()
@@ -178,21 +178,16 @@ class EmbeddedStack:
         return revived
 
     def _lost_ports(self, launch: Launch, watch: _Watch, clock: float) -> tuple[int, ...]:
-        """The ports a restarted server could not bind: held by another process, or still
-        unbound :data:`_LISTEN_GRACE` seconds after it listens on its client port (a
-        ``weed mini`` that lost a gRPC port runs on without it)."""
+        """The ports a restarted server could not bind (:func:`_unbound_and_lost`), counting
+        its grace from when it listens on its client port."""
         if watch.listening:
             return ()
         listening = launch.process.listening_ports()
-        unbound = set(launch.listeners) - listening
-        if not unbound:
-            watch.listening = True
-            return ()
-        held = held_ports(unbound, launch.process.pid)
         if urlsplit(launch.url).port in listening:
             watch.answered = watch.answered or clock
-        waited = watch.answered is not None and clock - watch.answered > _LISTEN_GRACE
-        return tuple(sorted(held or unbound)) if held or waited else ()
+        unbound, lost = _unbound_and_lost(launch, listening, watch.answered, clock)
+        watch.listening = not unbound
+        return lost
 
     def _restarted(self, name: str, launch: Launch) -> int:
         assert self.state is not None
@@ -348,18 +343,18 @@ class EmbeddedStack:
             except ProbeFailure as exc:
                 last = exc.detail
             else:
-                unbound = set(launch.listeners) - launch.process.listening_ports()
+                answered = answered or time.monotonic()
+                listening = launch.process.listening_ports()
+                unbound, lost = _unbound_and_lost(launch, listening, answered, time.monotonic())
                 if not unbound:
                     return
-                answered = answered or time.monotonic()
                 last = f"answers, but does not listen yet on ports {sorted(unbound)}"
-                lost = held_ports(unbound, launch.process.pid)
-                if lost or time.monotonic() - answered > _LISTEN_GRACE:
+                if lost:
                     raise _PortLost(
                         server.name,
-                        f"answers, but cannot listen on ports {sorted(lost or unbound)}"
-                        + (" (taken by another process)" if lost else "")
-                        + f"; log {launch.process.log_path}",
+                        f"answers, but cannot listen on ports {list(lost)} (taken by another "
+                        f"process, or still unbound {_LISTEN_GRACE:.0f}s after its first "
+                        f"answer); log {launch.process.log_path}",
                     )
             time.sleep(_POLL_SECONDS)
         if answered is not None:
@@ -369,3 +364,17 @@ class EmbeddedStack:
             f"not healthy after {timeout:.0f}s (ACME_STARTUP_TIMEOUT): {last}; "
             f"log {launch.process.log_path}",
         )
+
+
+def _unbound_and_lost(
+    launch: Launch, listening: set[int], answered: float | None, now: float
+) -> tuple[set[int], tuple[int, ...]]:
+    """The ports ``launch`` was given that its process does not listen on, and those of them
+    it will not get: held by another process, or all of them once it answered
+    :data:`_LISTEN_GRACE` seconds ago (``weed mini`` runs on without a gRPC port it lost)."""
+    unbound = set(launch.listeners) - listening
+    if not unbound:
+        return unbound, ()
+    held = held_ports(unbound, launch.process.pid)
+    waited = answered is not None and now - answered > _LISTEN_GRACE
+    return unbound, tuple(sorted(held or unbound)) if held or waited else ()
